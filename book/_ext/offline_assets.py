@@ -1,0 +1,52 @@
+"""Serve MathJax from the built site itself, so pages typeset maths with the network cut off.
+
+Sphinx points ``mathjax_path`` at a public CDN by default. This extension points it at
+``_static/mathjax/tex-mml-chtml.js`` instead and, after the build, copies MathJax 3 from the
+``mathjax`` package (PyPI: django-static-mathjax, Apache-2.0) into the site: the combined TeX
+component, the CommonHTML fonts, the TeX extensions MathJax may load on demand, and the
+contextual menu with its accessibility modules. The speech engine (``sre``, 4 MB) is left out:
+it loads only if a reader turns the explorer on in MathJax's menu.
+"""
+
+import shutil
+from pathlib import Path
+
+MATHJAX_FILES = ["tex-mml-chtml.js", "input", "output/chtml", "ui", "a11y"]
+
+
+def mathjax_source() -> Path:
+    try:
+        import mathjax
+    except ImportError as exc:  # pragma: no cover - a set-up error, reported clearly
+        raise RuntimeError(
+            "MathJax is not installed: run `pip install -r requirements.txt` "
+            "(it brings django-static-mathjax, which carries MathJax 3)") from exc
+    source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (source / "tex-mml-chtml.js").exists():
+        raise RuntimeError(f"no MathJax 3 build found in {source}")
+    return source
+
+
+def _configure(app, config):
+    config.mathjax_path = "mathjax/tex-mml-chtml.js"
+
+
+def _copy(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    source = mathjax_source()
+    target = Path(app.outdir) / "_static" / "mathjax"
+    for name in MATHJAX_FILES:
+        src, dst = source / name, target / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, dst)
+
+
+def setup(app):
+    mathjax_source()  # fail early, before a long build, if MathJax is missing
+    app.connect("config-inited", _configure)
+    app.connect("build-finished", _copy)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,38 @@
+"""nnbook: the course package of *Neural Network Foundations in PyTorch*.
+
+Every piece of code the book uses twice, or that a test must check, lives here. The layout
+mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see the same numbers:
+
+========================  =====================================================
+``nnbook.functional``     activations with hand-derived gradients, softmax, losses
+``nnbook.init``           initializers and fan computation
+``nnbook.nn``             hand-written layers
+``nnbook.optim``          hand-written optimizers and learning-rate schedulers
+``nnbook.plots``          pure plotting functions (parameters in, Figure out)
+``nnbook.widgets``        ipywidgets wiring of the plotting functions
+``nnbook.grading``        public checks for students, the grader for instructors
+========================  =====================================================
+
+Submodules are imported on first use, so ``import nnbook`` stays cheap.
+"""
+
+from importlib import import_module
+
+from nnbook.utils import get_device, seed_everything
+
+__version__ = "0.1.0"
+__all__ = ["get_device", "seed_everything", "__version__"]
+
+_SUBMODULES = {
+    "functional", "init", "nn", "optim", "plots", "widgets", "data", "train", "grading",
+    "backprop", "utils",
+}
+
+
+def __getattr__(name):
+    # PEP 562: ``nnbook.plots`` works after a bare ``import nnbook``.
+    if name in _SUBMODULES:
+        module = import_module(f"nnbook.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'nnbook' has no attribute {name!r}")

@@ -1,0 +1,79 @@
+"""The Colab set-up cell that opens every notebook, derived from the repository URL in _config.yml.
+
+    python tools/colab_setup.py --check     # exit 1 if any notebook's first code cell differs
+    python tools/colab_setup.py --fix       # write the cell into every notebook that lacks it
+
+Inside Google Colab the cell pip-installs ``nnbook`` from the repository; anywhere else
+(``"google.colab"`` is not imported) it does nothing and prints nothing.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_DIRS = ("chapters", "solutions", "exercises")
+
+
+def repository_url() -> str:
+    text = (ROOT / "_config.yml").read_text(encoding="utf-8")
+    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", text, flags=re.MULTILINE)
+    if not match:
+        raise RuntimeError("_config.yml has no repository.url")
+    return match.group(1).rstrip("/")
+
+
+def setup_source() -> str:
+    return (
+        "# Set-up for Google Colab: installs this book's `nnbook` package. Elsewhere it does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        "    import subprocess\n"
+        "\n"
+        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{repository_url()}"], check=True)'
+    )
+
+
+def notebooks():
+    for folder in NOTEBOOK_DIRS:
+        yield from sorted((ROOT / folder).glob("*.ipynb"))
+
+
+def first_code_cell(nb):
+    return next((cell for cell in nb.cells if cell.cell_type == "code"), None)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--check", action="store_true")
+    group.add_argument("--fix", action="store_true")
+    args = parser.parse_args(argv)
+    wanted, bad = setup_source(), []
+    for path in notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cell = first_code_cell(nb)
+        if cell is not None and cell.source == wanted:
+            continue
+        if args.check:
+            bad.append(path)
+            continue
+        if cell is not None and "google.colab" in cell.source:
+            cell.source = wanted
+        else:
+            new = nbformat.v4.new_code_cell(wanted)
+            index = nb.cells.index(cell) if cell is not None else len(nb.cells)
+            nb.cells.insert(index, new)
+        nbformat.write(nb, path)
+        print(f"fixed {path.relative_to(ROOT)}")
+    for path in bad:
+        print(f"{path.relative_to(ROOT)}: first code cell is not the Colab set-up cell")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
