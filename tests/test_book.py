@@ -1,0 +1,64 @@
+"""The static site: it builds with zero warnings and every asset is served by the site itself."""
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from colab_setup import repository_url  # noqa: E402
+
+CHAPTERS = sorted(p.stem for p in (ROOT / "chapters").glob("*.ipynb"))
+REMOTE = r"""=["'](?:https?:)?//"""
+
+
+def html_pages(site):
+    return [p for p in site.rglob("*.html") if "_static" not in p.parts]
+
+
+def test_book_builds_without_a_single_warning(site_build):
+    html, result = site_build
+    if result is None:
+        pytest.skip("NNBOOK_SITE reuses an existing build")
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    warnings = [line for line in log.splitlines()
+                if re.search(r"\bWARNING\b", line) and "Kernel is running over TCP" not in line]
+    assert not warnings, "\n".join(warnings[:20])
+    assert (html / "index.html").exists()
+
+
+@pytest.mark.parametrize("stem", CHAPTERS)
+def test_every_chapter_page_has_launch_download_and_repository_buttons(built_site, stem):
+    page = (built_site / "chapters" / f"{stem}.html").read_text(encoding="utf-8")
+    repo = repository_url().removeprefix("https://github.com/")
+    notebook = f"chapters/{stem}.ipynb"
+    assert f"https://colab.research.google.com/github/{repo}/blob/main/{notebook}" in page
+    assert f"https://mybinder.org/v2/gh/{repo}/main?urlpath=tree/{notebook}" in page
+    assert f'href="https://github.com/{repo}"' in page
+    assert f"../_sources/chapters/{stem}.ipynb" in page  # the download-notebook button
+
+
+def test_pages_load_no_script_style_or_font_from_another_host(built_site):
+    pages = html_pages(built_site)
+    assert len(pages) >= 5
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        for tag in re.findall(r"<(?:script|img|iframe|link)\b[^>]*>", text, flags=re.I):
+            is_asset = not tag.lower().startswith("<link") or re.search(
+                r"""rel=["'](?:stylesheet|preload|modulepreload|icon)""", tag, re.I)
+            if is_asset and re.search(r"\b(?:src|href)" + REMOTE, tag, re.I):
+                pytest.fail(f"{page.relative_to(built_site)} loads a remote asset: {tag}")
+    css = "\n".join(p.read_text(errors="ignore") for p in (built_site / "_static").rglob("*.css"))
+    assert not re.search(r"@import\s+url\(\s*['\"]?https?:", css), "a stylesheet imports a remote file"
+
+
+def test_mathjax_is_served_locally(built_site):
+    page = (built_site / "chapters" / f"{CHAPTERS[0]}.html").read_text(encoding="utf-8")
+    (src,) = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.I)
+    assert src.startswith("../_static/mathjax/tex-mml-chtml.js")
+    mathjax = built_site / "_static" / "mathjax"
+    assert (mathjax / "tex-mml-chtml.js").stat().st_size > 500_000
+    assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
