@@ -8,6 +8,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.init``           initializers and fan computation
 ``nnbook.nn``             hand-written layers
 ``nnbook.optim``          hand-written optimizers and learning-rate schedulers
+``nnbook.backprop``       backpropagation by hand, finite-difference gradient checks
 ``nnbook.plots``          pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``        ipywidgets wiring of the plotting functions
 ``nnbook.grading``        public checks for students, the grader for instructors
