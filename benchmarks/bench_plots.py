@@ -1,0 +1,121 @@
+"""Time every plotting function of nnbook.plots, and the frame grid of an interactive figure.
+
+For each function, at its defaults and at the extremes of the controls the book gives it: the
+median time to build the Figure, to draw it (Agg), and to encode the frame (WebP, quality 70),
+and the frame's weight as page text (base64 data URI). Then every frame of Chapter 1's grid is
+rendered through ``nnbook.widgets`` as the notebook does, with its total time and weight
+against the budget. Times are wall-clock medians (a busy machine inflates them; CPU seconds are
+printed beside the grid's total for that reason).
+
+    python benchmarks/bench_plots.py
+    python benchmarks/bench_plots.py --repeat 9 --skip-grid
+"""
+
+import argparse
+import statistics
+import time
+
+from nnbook import plots
+from nnbook.widgets import MAX_FIGURE_BYTES, Dropdown, InteractiveFigure, Slider
+from nnbook.widgets.frames import data_uri, encode_image, rasterize
+
+# Each plotting function at its defaults and at its slider extremes. A new function in
+# plots.__all__ without cases here stops the benchmark (see check_every_function_has_cases).
+CASES = {
+    "neuron_output_map": [
+        ("defaults", dict()),
+        ("w = (3, 3), b = 2, sigmoid", dict(w1=3, w2=3, b=2)),
+        ("w = (-3, 3), b = -2, relu", dict(w1=-3, w2=3, b=-2, activation="relu")),
+        ("w = (0, 0): no boundary, tanh", dict(w1=0, w2=0, b=2, activation="tanh")),
+        ("identity, resolution 201", dict(w1=3, w2=-3, activation="identity", resolution=201)),
+    ],
+    "network_diagram": [
+        ("[3, 4, 2]", dict(layer_sizes=[3, 4, 2])),
+        ("[784, 512, 512, 10]", dict(layer_sizes=[784, 512, 512, 10])),
+        ("ten layers of 1000", dict(layer_sizes=[1000] * 10)),
+    ],
+}
+
+# Chapter 1's interactive figure: all four activations (300 frames) and the two-activation grid
+# that fits the 1.5 MB budget (150 frames). Keep in step with chapters/01-neurons-and-layers.ipynb.
+WEIGHTS = [-3.0, -1.5, 0.0, 1.5, 3.0]
+
+
+def neuron_grid(activations):
+    return (plots.neuron_output_map, dict(
+        w1=Slider(WEIGHTS, default=1.5), w2=Slider(WEIGHTS, default=-1.5),
+        b=Slider([-2.0, 0.0, 2.0], default=0.0), activation=Dropdown(activations)))
+
+
+GRIDS = {
+    "neuron_output_map 5x5x3x4": neuron_grid(["sigmoid", "tanh", "relu", "identity"]),
+    "neuron_output_map 5x5x3x2": neuron_grid(["sigmoid", "relu"]),
+}
+
+
+def check_every_function_has_cases():
+    functions = [name for name in plots.__all__ if callable(getattr(plots, name))]
+    missing = [name for name in functions if name not in CASES]
+    if missing:
+        raise SystemExit(f"add benchmark cases for {missing} to CASES in {__file__}")
+    return functions
+
+
+def median_ms(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times), result
+
+
+def time_case(function, kwargs, repeat):
+    """(build ms, draw ms, encode ms, frame bytes, (width, height)) for one call."""
+    function(**kwargs)  # warm-up: font cache, first-call imports
+    build, figure = median_ms(lambda: function(**kwargs), repeat)
+    draw, pixels = median_ms(lambda: rasterize(figure), repeat)
+    encode, frame = median_ms(lambda: encode_image(pixels, "webp", 70), repeat)
+    return build, draw, encode, len(data_uri(frame, "webp")), (pixels.shape[1], pixels.shape[0])
+
+
+def print_function_table(functions, repeat):
+    print(f"{'function':<20} {'case':<32} {'build':>7} {'draw':>7} {'encode':>7} "
+          f"{'total':>7} {'frame':>9} {'pixels':>9}")
+    for name in functions:
+        for label, kwargs in CASES[name]:
+            build, draw, encode, weight, (w, h) = time_case(getattr(plots, name), kwargs, repeat)
+            print(f"{name:<20} {label:<32} {build:6.1f}ms {draw:6.1f}ms {encode:6.1f}ms "
+                  f"{build + draw + encode:6.1f}ms {weight / 1000:7.1f}kB {w:>4}x{h:<4}")
+
+
+def print_grid_table():
+    print(f"\n{'grid':<32} {'frames':>6} {'wall':>8} {'cpu':>8} {'per frame':>10} {'weight':>9} "
+          f"{'budget':>9}")
+    for label, (function, controls) in GRIDS.items():
+        # No budget here: the point is to see the weight, over budget or not.
+        figure = InteractiveFigure(function, controls, alt=label, max_bytes=float("inf"))
+        wall, cpu = time.perf_counter(), time.process_time()
+        frames = figure.frames()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        weight = sum(len(data_uri(frame, figure.image_format)) for frame in frames)
+        verdict = "ok" if weight <= MAX_FIGURE_BYTES else "OVER"
+        print(f"{label:<32} {len(frames):>6} {wall:7.1f}s {cpu:7.1f}s {1000 * wall / len(frames):8.0f}ms "
+              f"{weight / 1e6:7.2f}MB {verdict:>9}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5, help="timed calls per case (median)")
+    parser.add_argument("--skip-grid", action="store_true", help="skip rendering whole frame grids")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    functions = check_every_function_has_cases()
+    print_function_table(functions, args.repeat)
+    if not args.skip_grid:
+        print_grid_table()
+
+
+if __name__ == "__main__":
+    main()
