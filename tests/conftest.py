@@ -24,6 +24,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# The tests use small tensors: on a 2-core machine a second intra-op thread only adds contention.
+torch.set_num_threads(1)
+
 # Notebooks under tests/ (the grader's corpus of bad submissions) are data, not nbval targets.
 collect_ignore_glob = ["**/*.ipynb"]
 
