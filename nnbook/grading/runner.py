@@ -1,0 +1,186 @@
+"""Running and judging a question's cases.
+
+Two halves, kept apart on purpose:
+
+* :func:`observe` calls the learner's answer on one case and records, as plain data, what came
+  back (or what it raised) and what its arguments look like afterwards. In the grader this runs
+  in the child process, next to the student's code.
+* :func:`judge` compares an observation with the reference's output. In the grader this runs in
+  the parent process, which student code never touches, so patching the comparison from a
+  notebook changes nothing.
+
+The notebook's public check (:func:`check_answer`) simply does both in one process.
+"""
+
+import traceback
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+import torch
+
+from nnbook.grading.values import compare, encode
+
+__all__ = ["GradingTimeout", "CaseResult", "QuestionResult", "plan", "observe", "judge",
+           "summarize", "check_answer", "STATUSES"]
+
+STATUSES = ("ok", "failed", "error", "timeout", "unreadable")
+CELL_FILENAME = "<cell {}>"  # how the grading child names student code, so errors can say where
+
+
+class GradingTimeout(BaseException):
+    """Raised by the grading child's alarm. A BaseException, so ``except Exception`` in student
+    code does not swallow it."""
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    key: str
+    passed: bool
+    message: str = ""
+    hint: str = ""
+    timed_out: bool = False
+
+
+@dataclass
+class QuestionResult:
+    question_id: str
+    answer: str
+    max_points: float
+    status: str
+    cases: List[CaseResult] = field(default_factory=list)
+    message: str = ""  # why the question could not be graded (status error/timeout/unreadable)
+    hint: str = ""
+
+    @property
+    def passed(self) -> int:
+        return sum(case.passed for case in self.cases)
+
+    @property
+    def points(self) -> float:
+        if not self.cases:
+            return 0.0
+        return round(self.max_points * self.passed / len(self.cases), 2)
+
+
+def plan(question, *, public_only: bool, cuda: bool):
+    """The cases to run, as (key, case, device) triples; keys identify observations."""
+    cases = [c for c in question.cases if c.public or not public_only]
+    planned = [(case.name, case, "cpu") for case in cases]
+    if cuda:
+        planned += [(f"{case.name} (cuda)", case, "cuda") for case in cases if case.cuda]
+    return planned
+
+
+# --------------------------------------------------------------------------- observing
+
+def observe(question, key: str, case, device: str, answer) -> dict:
+    """Call ``answer`` on one case and return what happened, as plain (encoded) data."""
+    args = tuple(case.make_args(torch.device(device)))
+    try:
+        result = question.run(answer, args)
+    except (KeyboardInterrupt, GradingTimeout):
+        raise
+    except BaseException as exc:  # SystemExit too: calling sys.exit in an answer is a wrong answer
+        return {"case": key, "outcome": "raised", "error": describe_exception(exc)}
+    return {"case": key, "outcome": "returned", "output": _safe_encode(result),
+            "args_after": _safe_encode(args)}
+
+
+def _safe_encode(value):
+    try:
+        return encode(value)
+    except Exception as exc:  # e.g. a tensor subclass that refuses to be copied
+        return ("other", type(value).__name__, f"could not be read ({type(exc).__name__})")
+
+
+def describe_exception(exc: BaseException) -> str:
+    """'ZeroDivisionError: division by zero (cell 5, line 3)'; the location only for grader cells."""
+    text = str(exc).strip().splitlines()
+    message = f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+    cell_frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<cell ")]
+    if cell_frames:
+        last = cell_frames[-1]
+        message += f" ({last.filename.strip('<>')}, line {last.lineno})"
+    return message
+
+
+# --------------------------------------------------------------------------- judging
+
+def judge(question, key: str, case, device: str, observation: Optional[dict]) -> CaseResult:
+    """Decide whether one observation is right, by the reference computed here on the CPU."""
+    if observation is None:
+        return CaseResult(key, False, "this case did not run", case.hint)
+    outcome = observation.get("outcome")
+    if outcome == "timeout":
+        return CaseResult(key, False, "stopped: it ran past the time limit", case.hint, timed_out=True)
+    if outcome == "raised":
+        error = str(observation.get("error", "an exception"))
+        if error.startswith("NotImplementedError"):  # the exercise notebook's stub, still in place
+            return CaseResult(key, False, "not answered yet: it still raises NotImplementedError")
+        return CaseResult(key, False, f"raised {error}", case.hint)
+    expected = encode(question.run(question.reference, _fresh_args(case)))
+    try:
+        problem = _compare_output(question, expected, observation["output"], device)
+        problem = problem or _changed_argument(question, _fresh_args(case), observation["args_after"], device)
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        # Observations come from the student's process: malformed ones are wrong, not fatal.
+        problem = "the grader could not read what this case returned"
+    return CaseResult(key, problem is None, problem or "", "" if problem is None else case.hint)
+
+
+def _fresh_args(case):
+    return tuple(case.make_args(torch.device("cpu")))
+
+
+def _compare_output(question, expected, got, device):
+    if not question.returns or expected[0] not in ("tuple", "list"):
+        return compare(expected, got, "the result", device)
+    names = question.returns
+    if got[0] not in ("tuple", "list") or len(got[1]) != len(names):
+        return compare(expected, got, f"the result ({', '.join(names)})", device)
+    for name, want, have in zip(names, expected[1], got[1]):
+        problem = compare(want, have, f"the returned {name}", device)
+        if problem:
+            return problem
+    return None
+
+
+def _changed_argument(question, args, args_after, device):
+    if args_after[0] != "tuple" or len(args_after[1]) != len(args):
+        return "the grader could not read the arguments back after the call"
+    for index, (before, after) in enumerate(zip(args, args_after[1])):
+        name = question.args[index] if index < len(question.args) else f"number {index + 1}"
+        if compare(encode(before), after, "argument", device):
+            return (f"it changed its argument `{name}` in place; compute a new result instead of "
+                    f"modifying the inputs")
+    return None
+
+
+def summarize(question, case_results: List[CaseResult]) -> QuestionResult:
+    """Turn a question's case results into its status: ok, failed or timeout."""
+    if all(c.passed for c in case_results):
+        status = "ok"
+    elif any(c.timed_out for c in case_results):
+        status = "timeout"
+    else:
+        status = "failed"
+    return QuestionResult(question.id, question.answer, question.points, status, list(case_results),
+                          hint=question.hint if status != "ok" else "")
+
+
+def unanswered(question, status: str, message: str) -> QuestionResult:
+    """A question that could not be graded at all (no function, crashed process, ...)."""
+    return QuestionResult(question.id, question.answer, question.points, status, [], message, question.hint)
+
+
+# --------------------------------------------------------------------------- the notebook's check
+
+def check_answer(question, answer) -> QuestionResult:
+    """Run the public cases on the CPU, in this process, and judge them."""
+    if not callable(answer):
+        return unanswered(question, "error", f"{question.answer} should be a function, but it is "
+                                             f"of type {type(answer).__name__}")
+    results = []
+    for key, case, device in plan(question, public_only=True, cuda=False):
+        results.append(judge(question, key, case, device, observe(question, key, case, device, answer)))
+    return summarize(question, results)
