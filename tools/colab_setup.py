@@ -28,13 +28,14 @@ def repository_url() -> str:
 
 def setup_source() -> str:
     return (
-        "# Set-up for Google Colab: installs this book's `nnbook` package. Elsewhere it does nothing.\n"
+        "# Colab set-up: installs this book's `nnbook` package. Elsewhere it does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
         "\n"
-        f'    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "git+{repository_url()}"], check=True)'
+        '    pip = [sys.executable, "-m", "pip", "install", "--quiet"]\n'
+        f'    subprocess.run(pip + ["git+{repository_url()}"], check=True)'
     )
 
 
