@@ -1,4 +1,6 @@
-"""Serve MathJax from the built site itself, so pages typeset maths with the network cut off.
+"""Fixes the built site needs: complete offline, quiet in the console, one search box.
+
+Serve MathJax from the built site itself, so pages typeset maths with the network cut off.
 
 Sphinx points ``mathjax_path`` at a public CDN by default. This extension points it at
 ``_static/mathjax/tex-mml-chtml.js`` instead and, after the build, copies MathJax 3 from the
@@ -29,6 +31,10 @@ def mathjax_source() -> Path:
 
 def _configure(app, config):
     config.mathjax_path = "mathjax/tex-mml-chtml.js"
+    # pydata-sphinx-theme 0.17 fills an empty navbar_persistent with its search field, which
+    # draws a second search box in a header bar sphinx-book-theme means to hide. jupyter-book
+    # writes html_theme_options itself, so the override goes here rather than in _config.yml.
+    config.html_theme_options.setdefault("navbar_persistent", [])
 
 
 def _copy(app, exception):
@@ -45,8 +51,28 @@ def _copy(app, exception):
             shutil.copy2(src, dst)
 
 
+def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
+    """Write each ``<script>`` once per page.
+
+    Sphinx 7.4 writes an inline script twice when an extension adds it after the builder has
+    started (sphinx-thebe's ``const THEBE_JS_URL`` then throws "already been declared" on every
+    page). Sphinx 8.2 fixed this (sphinx-doc/sphinx#13402), but jupyter-book 1.x pins Sphinx 7.
+    """
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (script.filename or "", script.priority, tuple(sorted(script.attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
 def setup(app):
     mathjax_source()  # fail early, before a long build, if MathJax is missing
     app.connect("config-inited", _configure)
     app.connect("build-finished", _copy)
+    app.connect("html-page-context", _drop_duplicate_scripts)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
