@@ -91,7 +91,7 @@ def neuron_output_map(w1=1.0, w2=1.0, b=0.0, activation="sigmoid", *, extent=3.0
     return fig
 
 
-def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.6), dpi=80):
+def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.4), dpi=100):
     """Draw a fully connected network: one column of circles per layer, a line per weight.
 
     ``layer_sizes`` lists the widths from input to output, e.g. ``[3, 4, 4, 2]``. A layer wider
@@ -120,14 +120,15 @@ def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.6), dpi=80):
             for y1 in columns[i + 1]:
                 ax.plot([i, i + 1], [y0, y1], color="0.7", lw=0.6, zorder=1)
         params = sizes[i] * sizes[i + 1] + sizes[i + 1]
-        ax.text(i + 0.5, -max_drawn / 2 - 0.9, f"{params:,} params", ha="center", fontsize="small")
+        ax.text(i + 0.5, -max_drawn / 2 - 0.9, f"{params:,}\nparams", ha="center", va="top",
+                fontsize="medium")
     for i, (n, ys) in enumerate(zip(sizes, columns)):
         kind = "input" if i == 0 else "output" if i == len(sizes) - 1 else "hidden"
         colour = {"input": "#9ecae1", "hidden": "#fdae6b", "output": "#a1d99b"}[kind]
-        ax.scatter(np.full(len(ys), i), ys, s=260, color=colour, edgecolor="k", zorder=2)
+        ax.scatter(np.full(len(ys), i), ys, s=200, color=colour, edgecolor="k", zorder=2)
         if n > max_drawn:
             ax.text(i, 0, "⋮", ha="center", va="center", fontsize="large", zorder=3)
-        ax.text(i, max_drawn / 2 + 0.5, f"{kind}\n{n:,}", ha="center", va="bottom", fontsize="small")
-    ax.set(xlim=(-0.5, len(sizes) - 0.5), ylim=(-max_drawn / 2 - 1.3, max_drawn / 2 + 1.6))
+        ax.text(i, max_drawn / 2 + 0.5, f"{kind}\n{n:,}", ha="center", va="bottom", fontsize="medium")
+    ax.set(xlim=(-0.5, len(sizes) - 0.5), ylim=(-max_drawn / 2 - 2.2, max_drawn / 2 + 1.6))
     ax.axis("off")
     return fig

@@ -61,7 +61,7 @@ def test_network_diagram_labels_every_layer_and_parameter_count(sizes):
     fig = plots.network_diagram(sizes)
     texts = [t.get_text() for t in fig.axes[0].texts]
     for i in range(len(sizes) - 1):
-        assert f"{sizes[i] * sizes[i + 1] + sizes[i + 1]:,} params" in texts
+        assert f"{sizes[i] * sizes[i + 1] + sizes[i + 1]:,}\nparams" in texts
     assert texts.count("⋮") == sum(n > 8 for n in sizes)
     assert any(t.startswith("input") for t in texts) and any(t.startswith("output") for t in texts)
 

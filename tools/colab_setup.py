@@ -28,7 +28,7 @@ def repository_url() -> str:
 
 def setup_source() -> str:
     return (
-        "# Colab set-up: installs this book's `nnbook` package. Elsewhere it does nothing.\n"
+        "# In Colab, install this book's `nnbook` package; elsewhere, do nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
