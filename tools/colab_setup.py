@@ -35,7 +35,8 @@ def setup_source() -> str:
         "    import subprocess\n"
         "\n"
         '    pip = [sys.executable, "-m", "pip", "install", "--quiet"]\n'
-        f'    subprocess.run(pip + ["git+{repository_url()}"], check=True)'
+        f'    repository = "git+{repository_url()}"\n'
+        "    subprocess.run([*pip, repository], check=True)"
     )
 
 
