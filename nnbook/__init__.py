@@ -25,8 +25,7 @@ __version__ = "0.1.0"
 __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
-    "functional", "init", "nn", "optim", "plots", "widgets", "data", "train", "grading",
-    "backprop", "utils",
+    "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
 }
 
 

@@ -88,7 +88,8 @@ def relu(input, inplace=False):
     r""":math:`\mathrm{ReLU}(x) = \max(x, 0)`."""
     # where() rather than clamp(min=0): clamp would pass gradient 1 at x = 0, while PyTorch (and
     # the convention relu'(0) = 0) gives 0. Testing x <= 0 lets a nan through, as PyTorch does.
-    return _write_back(input, torch.where(input <= 0, 0.0, input), inplace)
+    # zeros_like keeps the dtype: an integer tensor stays integer, as in PyTorch.
+    return _write_back(input, torch.where(input <= 0, torch.zeros_like(input), input), inplace)
 
 
 def relu_grad(input):

@@ -33,7 +33,8 @@ def calculate_gain(nonlinearity, param=None):
     selu                          :math:`3/4`
     ============================  ==========================================
 
-    The ReLU value makes :math:`\mathrm{Var}[\mathrm{relu}(z)] \cdot g^2 = \mathrm{Var}[z]`:
+    The ReLU value makes :math:`\mathbb{E}[\mathrm{relu}(z)^2] \cdot g^2 = \mathrm{Var}[z]` for a
+    zero-mean symmetric :math:`z`:
     ReLU zeroes half of a symmetric input, halving its second moment.
     """
     if nonlinearity in _LINEAR_LIKE:

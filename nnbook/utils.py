@@ -1,6 +1,5 @@
 """Small conveniences every chapter needs: choosing a device and seeding every random generator."""
 
-import os
 import random
 
 import numpy as np
@@ -36,7 +35,6 @@ def seed_everything(seed: int = 0) -> int:
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     seed = int(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -62,3 +62,15 @@ def test_mathjax_is_served_locally(built_site):
     mathjax = built_site / "_static" / "mathjax"
     assert (mathjax / "tex-mml-chtml.js").stat().st_size > 500_000
     assert list((mathjax / "output" / "chtml" / "fonts" / "woff-v2").glob("*.woff"))
+
+
+def test_front_matter_names_only_the_configured_repository():
+    """The repository URL lives in _config.yml; pages that spell it out must agree with it."""
+    repo = repository_url().removeprefix("https://github.com/")
+    for page in sorted((ROOT / "book").glob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        for named in re.findall(r"github\.com/([\w.-]+/[\w.-]+?)(?:\.git)?(?=[/`\s)\]]|$)", text):
+            assert named == repo, f"{page.name} names github.com/{named}, _config.yml says {repo}"
+        for named in re.findall(r"`([\w.-]+/[\w.-]+)`", text):
+            if named.startswith(repo.split("/")[0] + "/"):
+                assert named == repo, f"{page.name} names {named}, _config.yml says {repo}"

@@ -457,3 +457,10 @@ def test_negative_label_smoothing_is_rejected(device):
 def test_cross_entropy_rejects_a_0d_input(device):
     with pytest.raises(ValueError, match="0-dimensional"):
         F.cross_entropy(torch.tensor(1.0, device=device), tensor(0, device))
+
+
+def test_relu_keeps_an_integer_dtype_like_torch():
+    x = torch.tensor([-2, 0, 3])
+    ours = F.relu(x)
+    assert ours.dtype == torch.relu(x).dtype == torch.int64
+    assert torch.equal(ours, torch.relu(x))

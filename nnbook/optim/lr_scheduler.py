@@ -12,7 +12,7 @@ hand, exactly as in PyTorch; it also gives PyTorch's rounding, step for step.
 
 They work with ``nnbook.optim`` and ``torch.optim`` optimizers alike, with float or 1-element
 tensor learning rates. Unlike PyTorch they check their arguments (a zero ``step_size`` or
-``T_max``, a negative ``gamma``, unsorted milestones raise ``ValueError``), and ``step()`` takes
+``T_max``, a ``gamma`` that is not positive, unsorted milestones raise ``ValueError``), and ``step()`` takes
 no ``epoch`` (PyTorch deprecated it). Nor do they warn when ``step()`` comes before the
 optimizer's: in a training loop call ``optimizer.step()`` first, then ``scheduler.step()``.
 """
