@@ -74,3 +74,11 @@ def test_front_matter_names_only_the_configured_repository():
         for named in re.findall(r"`([\w.-]+/[\w.-]+)`", text):
             if named.startswith(repo.split("/")[0] + "/"):
                 assert named == repo, f"{page.name} names {named}, _config.yml says {repo}"
+
+
+def test_pages_do_not_load_the_theme_s_redundant_fontawesome_script(built_site):
+    """site_fixes drops the 1.5 MB fontawesome.js; the theme's CSS web fonts draw the icons."""
+    for page in html_pages(built_site):
+        assert "scripts/fontawesome.js" not in page.read_text(encoding="utf-8"), page.name
+    css = (built_site / "_static" / "styles" / "pydata-sphinx-theme.css").read_text()
+    assert ".fa-rocket:before" in css and "fa-solid-900.woff2" in css

@@ -1,4 +1,4 @@
-"""Fixes the built site needs: complete offline, quiet in the console, one search box.
+"""Fixes the built site needs: complete offline, quiet in the console, one search box, light.
 
 Serve MathJax from the built site itself, so pages typeset maths with the network cut off.
 
@@ -10,6 +10,7 @@ contextual menu with its accessibility modules. The speech engine (``sre``, 4 MB
 it loads only if a reader turns the explorer on in MathJax's menu.
 """
 
+import re
 import shutil
 from pathlib import Path
 
@@ -51,6 +52,25 @@ def _copy(app, exception):
             shutil.copy2(src, dst)
 
 
+# pydata-sphinx-theme loads Font Awesome twice: as CSS with web fonts (inside its stylesheet, about
+# 0.3 MB of fonts fetched on demand) and as fontawesome.js (1.5 MB, which swaps each icon for an
+# SVG). The CSS alone draws every icon the book uses, so the script is dropped from every page.
+FONTAWESOME_SCRIPT = re.compile(r'\s*<script[^>]*src="[^"]*_static/scripts/fontawesome\.js[^"]*"[^>]*></script>')
+
+
+def _drop_fontawesome_script(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = FONTAWESOME_SCRIPT.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
+    for name in ("fontawesome.js", "fontawesome.js.map", "fontawesome.js.LICENSE.txt"):
+        (outdir / "_static" / "scripts" / name).unlink(missing_ok=True)
+
+
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     """Write each ``<script>`` once per page.
 
@@ -75,4 +95,5 @@ def setup(app):
     app.connect("config-inited", _configure)
     app.connect("build-finished", _copy)
     app.connect("html-page-context", _drop_duplicate_scripts)
+    app.connect("build-finished", _drop_fontawesome_script)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

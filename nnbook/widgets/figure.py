@@ -14,9 +14,9 @@ __all__ = ["InteractiveFigure", "FrameBudgetError", "interactive_figure", "MAX_F
 
 # What one figure's frames may add to a page, counted as the data-URI text the page carries
 # (base64 makes that 4/3 of the encoded bytes). A chapter page must stay under 5 MB
-# (tests/test_site.py measures every one, counting the ~3.7 MB of theme scripts, MathJax and
-# styles every page loads), so today a page has room for one full figure: a second one needs
-# a smaller grid or frames (fixed={"dpi": 64}, a lower quality).
+# (tests/test_site.py measures every one, counting the ~2.2 MB of theme scripts, MathJax and
+# styles every page loads), so a page has room for two full figures and the prose; a third
+# needs smaller grids or frames (fixed={"dpi": 64}, a lower quality).
 MAX_FIGURE_BYTES = 1_500_000
 
 # Figure ids are a hash of the figure's description plus, for a repeat of the same description
