@@ -116,12 +116,18 @@ def browser():
 
 
 class PageLog:
-    """What a page did: console errors, failed requests, and requests to other hosts (blocked)."""
+    """What a page did: console errors, uncaught exceptions and HTTP errors (``page_errors``),
+    failed requests (each "URL (reason)"), and requests to other hosts (blocked)."""
 
     def __init__(self):
         self.console_errors = []
+        self.page_errors = []
         self.failed_requests = []
         self.blocked_requests = []
+
+    def clear(self):
+        for events in vars(self).values():
+            events.clear()
 
 
 @pytest.fixture
@@ -144,7 +150,10 @@ def browser_page(browser):
 
     page.route("**/*", route)
     page.on("console", lambda msg: msg.type == "error" and log.console_errors.append(msg.text))
-    page.on("requestfailed", lambda req: log.failed_requests.append(req.url))
+    page.on("requestfailed", lambda req: log.failed_requests.append(f"{req.url} ({req.failure})"))
+    page.on("pageerror", lambda exc: log.page_errors.append(f"uncaught exception: {exc}"))
+    page.on("response", lambda res: res.status >= 400
+            and log.page_errors.append(f"HTTP {res.status} for {res.url}"))
     page.nnbook_log = log
     yield page
     context.close()

@@ -15,6 +15,7 @@ links, and the site report.
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -24,6 +25,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 MAX_PAGE_BYTES = 5_000_000  # what one page may make a reader download
+
+sys.path.insert(0, str(ROOT / "tools"))
+from colab_setup import repository_url  # noqa: E402  (the one reader of repository.url)
 
 _spec = importlib.util.spec_from_file_location("site_report", ROOT / "tools" / "site_report.py")
 site_report = importlib.util.module_from_spec(_spec)
@@ -37,7 +41,7 @@ def config() -> dict:
 def expected_colab_url(page_name: str) -> str:
     """The Colab link of the page built from ``<page_name>.ipynb``, from _config.yml alone."""
     repo = config()["repository"]
-    owner_repo = urlparse(repo["url"]).path.strip("/").removesuffix(".git")
+    owner_repo = urlparse(repository_url()).path.strip("/")
     prefix = (repo.get("path_to_book") or "").strip("/")
     notebook = f"{prefix}/{page_name}.ipynb" if prefix else f"{page_name}.ipynb"
     branch = repo.get("branch", "main")
@@ -140,11 +144,8 @@ WIDGET_REPR = re.compile(
 def visit(page, url: str) -> dict:
     """Open ``url`` as a first-time visitor and return what the page showed and requested."""
     log = page.nnbook_log
-    for events in (log.console_errors, log.failed_requests, log.blocked_requests):
-        events.clear()
-    page.nnbook_errors.clear()
+    log.clear()
     page.nnbook_bytes.clear()
-    page.nnbook_failures.clear()
     if urlparse(page.url).netloc == urlparse(url).netloc:
         # A first-time visitor: nothing remembered from the previous page (theme mode etc.).
         page.evaluate("() => { localStorage.clear(); sessionStorage.clear(); }")
@@ -155,23 +156,19 @@ def visit(page, url: str) -> dict:
         if not page.nnbook_pending:
             break
         page.wait_for_timeout(50)
-    failed = [f"{url} ({page.nnbook_failures.get(url, 'no reason given')})" for url in log.failed_requests]
-    report.update(console_errors=list(log.console_errors), failed=failed,
-                  blocked=list(log.blocked_requests), page_errors=list(page.nnbook_errors),
+    report.update(console_errors=list(log.console_errors), failed=list(log.failed_requests),
+                  blocked=list(log.blocked_requests), page_errors=list(log.page_errors),
                   bytes=sum(page.nnbook_bytes.values()))
     return report
 
 
 @pytest.fixture
 def reader(browser_page):
-    """The conftest page, also recording uncaught exceptions, HTTP errors and bytes received."""
+    """The conftest page, also recording bytes received and requests still in flight."""
     page = browser_page
-    page.nnbook_errors = []
     page.nnbook_bytes = {}
 
     def on_response(response):
-        if response.status >= 400:
-            page.nnbook_errors.append(f"HTTP {response.status} for {response.url}")
         length = response.headers.get("content-length")
         if length and length.isdigit():
             page.nnbook_bytes[response.url] = int(length)
@@ -180,9 +177,6 @@ def reader(browser_page):
     page.on("request", lambda req: page.nnbook_pending.add(req))
     page.on("requestfinished", lambda req: page.nnbook_pending.discard(req))
     page.on("requestfailed", lambda req: page.nnbook_pending.discard(req))
-    page.nnbook_failures = {}  # why each failed request failed (conftest records only the URL)
-    page.on("requestfailed", lambda req: page.nnbook_failures.__setitem__(req.url, req.failure))
-    page.on("pageerror", lambda exc: page.nnbook_errors.append(f"uncaught exception: {exc}"))
     page.on("response", on_response)
     return page
 
@@ -253,7 +247,7 @@ def test_the_front_door_opens_the_book(site_url, reader):
     reader.wait_for_load_state("networkidle")
     assert config()["title"] in reader.title()
     log = reader.nnbook_log
-    assert not (log.console_errors or log.blocked_requests or log.failed_requests or reader.nnbook_errors)
+    assert not (log.console_errors or log.blocked_requests or log.failed_requests or log.page_errors)
 
 
 def test_chapter_one_screenshot(built_site, site_url, reader):
@@ -418,7 +412,7 @@ def test_how_to_use_gives_the_readme_commands_and_the_configured_repository():
     page = (ROOT / "book" / "how-to-use.md").read_text(encoding="utf-8")
     for command in readme_commands():
         assert command in page, f"book/how-to-use.md lacks the README's `{command}`"
-    assert f"git clone {config()['repository']['url']}.git" in page
+    assert f"git clone {repository_url()}.git" in page
     assert "Runtime → Change runtime type" in page
 
 

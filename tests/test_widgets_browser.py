@@ -96,6 +96,7 @@ def assert_quiet(page) -> None:
     assert not log.blocked_requests, f"requests to other hosts: {log.blocked_requests}"
     assert not log.failed_requests, f"failed requests: {log.failed_requests}"
     assert not log.console_errors, f"console errors: {log.console_errors}"
+    assert not log.page_errors, f"uncaught errors: {log.page_errors}"
 
 
 def test_chapter_one_figure_moves_with_every_control_offline(site_url, browser_page):

@@ -8,22 +8,24 @@ Inside Google Colab the cell pip-installs ``nnbook`` from the repository; anywhe
 """
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 import nbformat
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIRS = ("chapters", "solutions", "exercises")
 
 
 def repository_url() -> str:
-    text = (ROOT / "_config.yml").read_text(encoding="utf-8")
-    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", text, flags=re.MULTILINE)
-    if not match:
-        raise RuntimeError("_config.yml has no repository.url")
-    return match.group(1).rstrip("/")
+    """``repository.url`` from _config.yml, without a trailing slash or ``.git``."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    try:
+        url = config["repository"]["url"]
+    except (KeyError, TypeError):
+        raise RuntimeError("_config.yml has no repository.url") from None
+    return url.rstrip("/").removesuffix(".git")
 
 
 def setup_source() -> str:
