@@ -44,6 +44,7 @@ import csv
 import os
 import re
 import signal
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ from nnbook.grading import feedback
 from nnbook.grading.notebooks import choose_set, find_notebooks, read_submission
 from nnbook.grading.registry import load_sets
 from nnbook.grading.runner import QuestionResult, judge, plan, summarize, unanswered
-from nnbook.grading.sandbox import ServerPool
+from nnbook.grading.sandbox import ServerPool, memory_limit_supported
 
 __all__ = ["Limits", "SubmissionGrade", "grade_folder", "csv_rows", "write_csv", "write_feedback", "summary_table",
            "CSV_COLUMNS"]
@@ -72,12 +73,13 @@ class Limits:
     memory_mb: int = 2048
     file_mb: int = 256
     threads: int = 1  # torch threads inside each child
+    processes: int = 16  # processes a submission may start besides its own (0: no limit)
 
     def __post_init__(self):
         if not self.timeout > 0:
             raise ValueError(f"timeout must be positive, got {self.timeout}")
-        if self.memory_mb < 0 or self.file_mb < 1 or self.threads < 1:
-            raise ValueError("memory_mb must be >= 0 (0: no limit), file_mb and threads >= 1")
+        if self.memory_mb < 0 or self.file_mb < 1 or self.threads < 1 or self.processes < 0:
+            raise ValueError("memory_mb and processes must be >= 0 (0: no limit), file_mb and threads >= 1")
 
 
 @dataclass
@@ -106,6 +108,7 @@ def _brief(submission, exercise, tests_dir, limits: Limits, cuda: bool) -> dict:
         # Absolute, because the child works in a scratch folder of its own.
         "tests_dir": str(Path(tests_dir).resolve()) if tests_dir else None, "cuda": cuda, "threads": limits.threads,
         "memory_mb": limits.memory_mb, "file_mb": limits.file_mb,
+        "max_processes": limits.processes or 2**20,
         "step_seconds": limits.timeout / (len(exercise.questions) + 2),
     }
 
@@ -114,6 +117,8 @@ def _why_missing(outcome, limits: Limits):
     """(status, message) for a question the child never reported."""
     if outcome.timed_out:
         return "timeout", f"the submission ran past its {limits.timeout:g} s time limit before this question"
+    if outcome.killed_for:
+        return "error", f"the grader stopped the submission before this question: {outcome.killed_for}"
     code = outcome.returncode
     if code is None:
         return "error", "the grading process was lost before this question (its server was killed)"
@@ -150,7 +155,8 @@ def _notes(submission, outcome) -> List[str]:
     notes = []
     stopped = _stopped_in_cell(submission, outcome)
     if stopped is not None:
-        how = "ran out of time" if outcome.timed_out else "ended"
+        how = ("ran out of time" if outcome.timed_out else
+               "was stopped by the grader" if outcome.killed_for else "ended")
         notes.append(f"cell {stopped}: the grading process {how} while running this cell")
     cells = outcome.records.get("cells", {})
     for cell in cells.get("cells", []):
@@ -158,8 +164,10 @@ def _notes(submission, outcome) -> List[str]:
             notes.append(f"cell {cell.get('cell')}: {cell.get('message')}")
     notes += list(cells.get("skipped", []))
     notes.sort(key=_cell_number)  # in notebook order; notes about no cell keep their place at the end
+    if outcome.killed_for:
+        notes.append(f"the grader stopped the submission: {outcome.killed_for}")
     if outcome.rejected:
-        notes.append(f"ignored result files that failed verification: {', '.join(outcome.rejected)}")
+        notes.append(f"ignored results that failed verification: {', '.join(outcome.rejected)}")
     if "done" not in outcome.records and not outcome.timed_out and outcome.stderr_tail:
         notes.append("the grading process stopped early; the end of its error output reads:\n"
                      + outcome.stderr_tail)
@@ -169,17 +177,19 @@ def _notes(submission, outcome) -> List[str]:
 def grade_submission(submission, exercise, tests_dir, limits: Limits, cuda: bool, server) -> SubmissionGrade:
     """Run (on ``server``, a sandbox.ForkServer) and judge one readable submission against ``exercise``."""
     grade = SubmissionGrade(submission.name, exercise.name, exercise.title)
-    outcome = server.run(_brief(submission, exercise, tests_dir, limits, cuda), limits.timeout)
+    outcome = server.run(_brief(submission, exercise, tests_dir, limits, cuda), limits.timeout,
+                         memory_mb=limits.memory_mb if memory_limit_supported() else 0,
+                         max_processes=limits.processes)
     for question in exercise.questions:
         record = outcome.records.get(question.id)
         try:
             result = _grade_question(question, record, outcome, limits, cuda)
-        except (KeyError, TypeError, AttributeError, ValueError):  # a malformed record: its own fault
+        except Exception:  # a malformed record comes from the submission: its own fault, not fatal
             result = unanswered(question, "error", "the grader could not read this question's results")
         grade.questions.append(result)
     try:
         grade.notes = _notes(submission, outcome)
-    except (KeyError, TypeError, AttributeError, ValueError, IndexError):  # a malformed cell report
+    except Exception:  # a malformed cell report
         grade.notes = ["the report on the notebook's cells could not be read"]
     return grade
 
@@ -197,7 +207,7 @@ def _unreadable(submission, exercise, reason: str) -> SubmissionGrade:
 def _plan_folder(folder: Path, sets: dict, forced: Optional[str]):
     """[(submission, set name or None, note)], with the folder's common set as the fallback."""
     submissions = [read_submission(path, folder) for path in find_notebooks(folder)]
-    chosen = [(s, *choose_set(s, sets, forced)) if not s.error else (s, None, "") for s in submissions]
+    chosen = [(s, *_choose(s, sets, forced)) if not s.error else (s, None, "") for s in submissions]
     common = {name for _, name, _ in chosen if name}
     fallback = forced or (common.pop() if len(common) == 1 else None)
     jobs = []
@@ -208,9 +218,30 @@ def _plan_folder(folder: Path, sets: dict, forced: Optional[str]):
     return jobs
 
 
+def _choose(submission, sets, forced):
+    try:
+        return choose_set(submission, sets, forced)
+    except Exception as exc:  # analysing one notebook must not stop the run
+        submission.error = f"the grader could not analyse its code ({type(exc).__name__})"
+        return None, ""
+
+
 def _grade_one(submission, set_name, note, sets, tests_dir, limits, cuda, servers) -> SubmissionGrade:
     start = time.monotonic()
     exercise = sets.get(set_name) if set_name else None
+    try:
+        grade = _grade_or_explain(submission, exercise, tests_dir, limits, cuda, servers)
+    except Exception as exc:  # the last line of defence: the submission keeps its rows
+        grade = _unreadable(submission, exercise, f"internal grader error: {type(exc).__name__}: {exc}")
+        for q in grade.questions:
+            q.status = "error"
+    if note:
+        grade.notes.insert(0, note)
+    grade.seconds = time.monotonic() - start
+    return grade
+
+
+def _grade_or_explain(submission, exercise, tests_dir, limits, cuda, servers) -> SubmissionGrade:
     if submission.error:
         grade = _unreadable(submission, exercise, f"unreadable: {submission.error}")
     elif exercise is None:
@@ -224,9 +255,6 @@ def _grade_one(submission, set_name, note, sets, tests_dir, limits, cuda, server
             grade = SubmissionGrade(submission.name, exercise.name, exercise.title,
                                     [unanswered(q, "error", "internal grader error") for q in exercise.questions],
                                     [f"internal grader error: {type(exc).__name__}: {exc}"])
-    if note:
-        grade.notes.insert(0, note)
-    grade.seconds = time.monotonic() - start
     return grade
 
 
@@ -278,22 +306,28 @@ def csv_rows(grades):
 def write_csv(grades, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with open(path, "w", newline="", encoding="utf-8", errors="backslashreplace") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows(csv_rows(grades))
+        writer.writerows([feedback.safe_text(cell) for cell in row] for row in csv_rows(grades))
 
 
 def feedback_path(folder, submission: str) -> Path:
     """feedback/alice/Copy of 01.txt for the submission alice/Copy of 01.ipynb."""
-    return Path(folder) / Path(submission).with_suffix(".txt")
+    name = Path(feedback.safe_text(submission))
+    return Path(folder) / name.with_name(name.stem + ".txt")  # alice.IPYNB -> alice.txt too
 
 
 def write_feedback(grades, folder) -> None:
+    """One feedback file per submission; a file that cannot be written is said in the file's place
+    on stderr, and the others are still written."""
     for grade in grades:
         path = feedback_path(folder, grade.submission)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(feedback.submission_report(grade), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(feedback.submission_report(grade), encoding="utf-8", errors="backslashreplace")
+        except OSError as exc:
+            print(f"nnbook-grade: could not write feedback {path}: {exc}", file=sys.stderr)
 
 
 def summary_table(grades) -> str:
