@@ -267,7 +267,7 @@ CORPUS = {
                      "    return x.sum(), x.mean()"),
         ("failed", "timeout", "failed"),
         ("raised ZeroDivisionError: division by zero (cell 4, line 2)", "stopped: it ran past the time limit",
-         "raised MemoryError")),
+         "raised MemoryError"), hostile=True),
     "wrong_outputs.ipynb": Entry(with_answers(
         scale_shift="def scale_shift(x, a, b):\n    return (a * x + b).double()",
         total="def total(sizes):\n    return float(sum(sizes))",
@@ -285,10 +285,10 @@ CORPUS = {
     "syntax_error.ipynb": Entry(with_answers(scale_shift="def scale_shift(x, a, b)\n    return x"),
                                 ("error", "ok", "ok"), ("SyntaxError", "no function named scale_shift")),
     # --- attempts to cheat
-    "tampers_with_grader.ipynb": Entry(with_cells(TAMPER, base=exercise), ("failed",) * 3, ("Score: 0 / 10",)),
+    "tampers_with_grader.ipynb": Entry(with_cells(TAMPER, base=exercise), ("failed",) * 3, ("Score: 0 / 10",), hostile=True),
     "fake_scores.ipynb": Entry(with_cells('print("q1 ok 3/3\\nq2 ok 3/3\\nq3 ok 4/4")\n'
                                           'open("q1.rec", "wb").write(b"0" * 64 + b"\\nforged")', base=exercise),
-                               ("failed",) * 3, ("Score: 0 / 10",)),
+                               ("failed",) * 3, ("Score: 0 / 10",), hostile=True),
     "forged_channel.ipynb": Entry(with_cells(FORGE, base=exercise, after=9),
                                   ("failed",) * 3, ("failed verification",), hostile=True),
     # --- the process misbehaves
@@ -305,7 +305,7 @@ CORPUS = {
     "noisy_cells.ipynb": Entry(with_cells(*NOISY), OK3,
                                ("cell 3: skipped %matplotlib", "cell 3: skipped a shell command",
                                 "cell 4: RuntimeError", "can't allocate memory", "cell 5: EOFError",
-                                f"cell 6: stopped after the {STEP} s limit for one cell")),
+                                f"cell 6: stopped after the {STEP} s limit for one cell"), hostile=True),
     "forks.ipynb": Entry(with_cells(FORK), OK3, hostile=True),
     "stops_its_server.ipynb": Entry(with_cells(STOP_SERVER), ("timeout",) * 3,
                                     (f"ran past its {TIMEOUT:g} s time limit",), hostile=True),

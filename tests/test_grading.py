@@ -557,3 +557,71 @@ def test_the_nnbook_grade_command_grades_odd_names_and_exits_0(tmp_path):
     assert re.search(r"^q2 +total +3 / 3 +ok +3 of 3 cases passed$", report, re.M)
     assert "Score: 10 / 10" in report
     assert "\\ud800" in (tmp_path / "fb" / "lone_surrogate_message.txt").read_text(encoding="utf-8")
+
+
+# =========================================================================== one container per submission
+
+FAKE_DOCKER = '''#!{python}
+"""Stands in for docker: records each command line, then runs the container's command here,
+with the container's mount points mapped back to the host folders."""
+import json, subprocess, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if args[0] != "run":
+    sys.exit(0)
+takes_value = {{"--name", "--network", "--tmpfs", "--cap-drop", "--security-opt", "--user", "--pids-limit",
+               "--cpus", "--env", "-v", "--memory", "--memory-swap"}}
+mounts, i = {{}}, 1
+while args[i].startswith("-"):
+    if args[i] == "-v":
+        source, target = args[i + 1].split(":")[:2]
+        mounts[target] = source
+    i += 2 if args[i] in takes_value else 1
+command = args[i + 1:]
+for target, source in mounts.items():
+    command = [source + a[len(target):] if a.startswith(target) else a for a in command]
+if command[0] == "nnbook-grade":
+    command = [sys.executable, "-m", "nnbook.grading"] + command[1:]
+sys.exit(subprocess.run(command).returncode)
+'''
+
+
+def test_one_container_per_submission_sees_only_its_own_notebook(tmp_path):
+    import json
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "docker.log"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    submissions, work = tmp_path / "in", tmp_path / "work"
+    submissions.mkdir()
+    work.mkdir()
+    names = ["exercise.ipynb", "caf\\xe9 (latin-1 name).ipynb", "a folder.ipynb"]
+    corpus.write_corpus(submissions, work, names)
+    result = subprocess.run(
+        [sys.executable, "-m", "nnbook.grading.containers", str(submissions), "--image", "nnbook-grader",
+         "--set", SET_NAME, "--tests", str(FIXTURE), "--out", str(tmp_path / "grades.csv"),
+         "--docker", str(fake), "--timeout", "30", "--memory", "1024"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(runs) == 2  # one container per readable submission; the folder never reaches one
+    for run in runs:
+        text = " ".join(run)
+        for option in ("--network none", "--read-only", "--cap-drop ALL", "--user 65534:65534",
+                       "--pids-limit", "--memory 3072m", "no-new-privileges"):
+            assert option in text
+        staged = next(run[i + 1] for i, a in enumerate(run) if a == "-v" and run[i + 1].endswith(":/submission:ro"))
+        assert len({r[r.index("--name") + 1] for r in runs}) == 2  # a container of its own each
+        assert staged.split(":")[0] not in {other for r in runs if r is not run for other in r}
+    rows = list(csv.reader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    by_name = {}
+    for row in rows[1:]:
+        by_name.setdefault(row[0], []).append(row[5])
+    assert by_name == {"a folder.ipynb": ["unreadable"] * 3, "caf\\xe9 (latin-1 name).ipynb": ["ok"] * 3,
+                       "exercise.ipynb": ["failed"] * 3}
+    report = (tmp_path / "feedback" / "caf\\xe9 (latin-1 name).txt").read_text(encoding="utf-8")
+    assert report.startswith("Submission: caf\\xe9 (latin-1 name).ipynb\n") and "Score: 10 / 10" in report

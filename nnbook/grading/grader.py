@@ -2,42 +2,74 @@
 
 How one submission is graded
 ----------------------------
-1. The notebook is read as JSON (:mod:`nnbook.grading.notebooks`). A file that is empty, not JSON
-   or not a notebook is graded ``unreadable`` for every question of its set.
+1. Every path under the folder whose name ends in ``.ipynb`` (any case) is a submission, folders
+   and links included. It is read as JSON (:mod:`nnbook.grading.notebooks`); a path that is not a
+   regular file, or a file that is empty, not JSON, nested too deeply or not a notebook, is graded
+   ``unreadable`` for every question of its set. Names are written to the CSV and the feedback with
+   undecodable bytes, lone surrogates and control characters escaped (``caf\\xe9.ipynb``).
 2. Its exercise set is chosen by :func:`nnbook.grading.notebooks.choose_set`: ``--set`` if the
    teacher gave one, else the metadata if the code agrees, else the set whose answers the code
    defines, else the one set every other submission in the folder was graded against.
 3. Its code cells run in a fresh child process (:mod:`nnbook.grading.child`, forked from a
-   server that has torch loaded, see :mod:`nnbook.grading.sandbox`) with a wall-clock limit
-   (``timeout``), a memory limit (``memory_mb``) and a soft limit per cell and per question of
-   ``timeout / (questions + 2)``. The child only *observes*: it calls each answer on every case
-   and sends back what came out.
-4. Here, in the parent, each observation is judged against the course's reference
+   server that has torch loaded, see :mod:`nnbook.grading.sandbox`) with a soft limit per cell and
+   per question of ``timeout / (questions + 2)``. The child only *observes*: it calls each answer
+   on every case and sends back what came out, one record at a time, through a pipe of its own.
+4. The grader's watchdog enforces the hard limits from outside, whatever the child and its server
+   do: the wall clock (``timeout``), the memory of all the submission's processes together
+   (``memory_mb``), and their number (``processes``).
+5. Here, in the parent, each observation is rebuilt into plain values the grader owns
+   (:func:`nnbook.grading.values.owned`) and judged against the course's reference
    (:func:`nnbook.grading.runner.judge`). The tests and the expected values come from the course
    (or the teacher's ``--tests`` folder), never from the notebook.
 
+Any failure while reading, analysing, running or judging one submission becomes that submission's
+rows (``unreadable``, ``error`` or ``timeout``) with a note that says what happened; the run goes on,
+and the CSV always has one row per submission and question.
+
 Statuses: ``ok`` (every case passed), ``failed`` (it ran, some case was wrong or raised; partial
-points = points x passed cases / cases), ``error`` (no such function, or the process died before
-the question was graded), ``timeout`` (its cases, or the whole submission, ran out of time),
-``unreadable`` (not a notebook, or its exercise set could not be told).
+points = points x passed cases / cases), ``error`` (no such function, the process died or was
+stopped by the watchdog before the question was graded), ``timeout`` (its cases, or the whole
+submission, ran out of time), ``unreadable`` (not a notebook, or its exercise set could not be told).
 
 Threat model
 ------------
-Protected against, by design: answers that raise, loop, exhaust memory, exit the interpreter
-(``sys.exit``, ``os._exit``), modify their inputs, return NaN or the wrong type, dtype, shape or
-device; notebooks that are not valid JSON, are empty, have syntax errors, deleted or edited check
-cells or edited metadata; printed fake scores (stdout is never read); patching the grading code
-from the notebook (judging happens in another process); forged result files (records need an HMAC
-under a per-run random token, and are loaded with ``weights_only=True``).
+Protected against, by design, with no container: answers that raise, loop (catching the soft
+limit's exception included), exhaust memory, exit the interpreter (``sys.exit``, ``os._exit``),
+modify their inputs, return NaN or the wrong type, dtype, shape or device, or return tensor
+subclasses that lie about their dtype, shape or device, override ``__torch_function__`` or cannot
+be copied (the child reads tensors through torch's own getters and copies them into plain tensors;
+the parent rebuilds every value and reads dtype and shape from the data); notebooks that are not
+valid JSON, are empty, nested thousands deep, have 10,000 cells (cost is linear), syntax errors,
+code too deeply nested to compile, deleted or edited check cells or edited metadata; file names
+that are not UTF-8; printed fake scores (stdout is never read); patching the grading code from the
+notebook (judging happens in another process); forged results (records need an HMAC under a
+per-run random token and are loaded with ``weights_only=True``); a child or server that is
+stopped (SIGSTOP), killed, ignores signals or stops answering (every read has a deadline; at the
+limit the watchdog kills the child's process group, every process below the fork server, which
+adopts orphans so a double fork does not escape, and the server itself); fork bombs (the watchdog
+counts the submission's processes four times a second and stops it past ``processes``; where the
+kernel applies it, RLIMIT_NPROC is a backstop); memory spread over forks (the watchdog sums the
+proportional anonymous memory, ``Pss_Anon``, of the server and all the submission's processes, so
+forks cannot multiply ``memory_mb``; each process also has RLIMIT_DATA); a submission deleting
+other submissions' files: each child's brief arrives in memory and its results and stderr leave
+through pipes only it holds, so deleting every scratch folder changes no other grade.
 
-Not protected against without a container: a student who deliberately attacks the grader can
-read the token from the child's memory and report made-up outputs (they still have to be the right
-outputs), read any file the teacher's account can read (other submissions, the private tests),
-use the network, write outside the scratch folder, start processes that leave the process group,
-or use the GPU's memory (rlimits do not cover it). The course's solutions are public, so copying
-them is a matter for academic honesty, not the grader. For high-stakes grading run
-``nnbook-grade`` inside a container with no network, a read-only file system apart from its output
-folder and only the submissions mounted.
+Needs a container (or one user per submission), because without one every child runs as the
+teacher's user on the teacher's machine: a student who deliberately attacks the grader can read
+the token from the child's memory and report made-up outputs (they still have to be the right
+outputs); read any file the teacher's account can read (other submissions, the private tests);
+use the network; write or delete files anywhere the teacher can, including another running
+submission's working folder (which can break that notebook's own file I/O, though not its
+results); signal or ptrace the teacher's other processes, the grader and other submissions
+included (``os.kill(-1, SIGKILL)`` kills everything the user runs); use the GPU's memory (no
+limit covers it). The memory and process watch are Linux-only, and they look every 0.25 s, so a
+burst in between is caught only afterwards (RLIMIT_DATA per process still applies); RLIMIT_NPROC
+counts per user and not for root. The course's solutions are public, so copying them is a matter
+for academic honesty, not the grader.
+
+For high-stakes grading, :mod:`nnbook.grading.containers` runs one container per submission (its
+own PID and mount namespaces, no network, a read-only root, an unprivileged user, cgroup limits on
+memory and processes), so submissions cannot see or touch each other or the teacher's files.
 """
 
 import csv
@@ -59,8 +91,8 @@ from nnbook.grading.registry import load_sets
 from nnbook.grading.runner import QuestionResult, judge, plan, summarize, unanswered
 from nnbook.grading.sandbox import ServerPool, memory_limit_supported
 
-__all__ = ["Limits", "SubmissionGrade", "grade_folder", "csv_rows", "write_csv", "write_feedback", "summary_table",
-           "CSV_COLUMNS"]
+__all__ = ["Limits", "SubmissionGrade", "grade_folder", "unreadable_grade", "feedback_path", "csv_rows", "write_csv",
+           "write_feedback", "summary_table", "CSV_COLUMNS"]
 
 CSV_COLUMNS = ("submission", "exercise_set", "question", "points", "max_points", "status")
 
@@ -89,7 +121,8 @@ class SubmissionGrade:
     title: str = ""
     questions: List[QuestionResult] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0  # grading this submission, not counting the start of a fork server
+    server_start: float = 0.0
 
     @property
     def points(self) -> float:
@@ -191,10 +224,12 @@ def grade_submission(submission, exercise, tests_dir, limits: Limits, cuda: bool
         grade.notes = _notes(submission, outcome)
     except Exception:  # a malformed cell report
         grade.notes = ["the report on the notebook's cells could not be read"]
+    grade.server_start = outcome.server_start
     return grade
 
 
-def _unreadable(submission, exercise, reason: str) -> SubmissionGrade:
+def unreadable_grade(submission, exercise, reason: str) -> SubmissionGrade:
+    """Rows of status ``unreadable`` for every question of ``exercise`` (none when it is None)."""
     grade = SubmissionGrade(submission.name, exercise.name if exercise else "", exercise.title if exercise else "")
     questions = exercise.questions if exercise else ()
     grade.questions = [unanswered(q, "unreadable", "") for q in questions]
@@ -232,20 +267,20 @@ def _grade_one(submission, set_name, note, sets, tests_dir, limits, cuda, server
     try:
         grade = _grade_or_explain(submission, exercise, tests_dir, limits, cuda, servers)
     except Exception as exc:  # the last line of defence: the submission keeps its rows
-        grade = _unreadable(submission, exercise, f"internal grader error: {type(exc).__name__}: {exc}")
+        grade = unreadable_grade(submission, exercise, f"internal grader error: {type(exc).__name__}: {exc}")
         for q in grade.questions:
             q.status = "error"
     if note:
         grade.notes.insert(0, note)
-    grade.seconds = time.monotonic() - start
+    grade.seconds = time.monotonic() - start - grade.server_start
     return grade
 
 
 def _grade_or_explain(submission, exercise, tests_dir, limits, cuda, servers) -> SubmissionGrade:
     if submission.error:
-        grade = _unreadable(submission, exercise, f"unreadable: {submission.error}")
+        grade = unreadable_grade(submission, exercise, f"unreadable: {submission.error}")
     elif exercise is None:
-        grade = _unreadable(submission, None, "unreadable: could not tell which exercise set this "
+        grade = unreadable_grade(submission, None, "unreadable: could not tell which exercise set this "
                                               "notebook belongs to; grade it with --set NAME")
     else:
         try:

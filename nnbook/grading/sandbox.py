@@ -68,6 +68,7 @@ class ChildOutcome:
     stderr_tail: str = ""
     rejected: list = field(default_factory=list)  # names of records that failed verification
     killed_for: str = ""  # why the watchdog killed the submission, when it did (not for time)
+    server_start: float = 0.0  # seconds spent starting a fork server first (not the submission's time)
 
 
 class FrameReader:
@@ -250,9 +251,11 @@ class ForkServer:
         """Run one submission's brief (see nnbook.grading.child) under the watchdog: wall clock
         ``timeout``, ``memory_mb`` more memory in all its processes together, at most
         ``max_processes`` processes besides the first (0: not watched)."""
+        started = time.monotonic()
         if not self._alive():
             self.kill()
             self._start()
+        server_start = time.monotonic() - started
         scratch = self._scratch()
         pipes = []
         try:
@@ -268,11 +271,25 @@ class ForkServer:
             finally:
                 for _, write_end in pipes:
                     os.close(write_end)
-            return watch.run()
+            outcome = watch.run()
+            outcome.server_start = server_start
+            return outcome
         finally:
             for read_end, _ in pipes:
                 os.close(read_end)
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _read_available(fd: int, take) -> bool:
+    """Pass what can be read from the non-blocking ``fd`` now to ``take``; False at end of file."""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        take(chunk)
 
 
 class _Watch:
@@ -291,24 +308,14 @@ class _Watch:
         self._next_check = 0.0
 
     def _drain(self) -> None:
-        while self.stderr is not None:  # only its end is kept
-            try:
-                chunk = os.read(self.stderr, 1 << 16)
-            except BlockingIOError:
-                break
-            if not chunk:
+        if self.stderr is not None:
+            if not _read_available(self.stderr, self._keep_stderr):
                 self.stderr = None
-                break
-            self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]
-        while self.channel_open:
-            try:
-                chunk = os.read(self.channel, 1 << 20)
-            except BlockingIOError:
-                return
-            if not chunk:
-                self.channel_open = False
-                return
-            self.reader.feed(chunk)
+        if self.channel_open:
+            self.channel_open = _read_available(self.channel, self.reader.feed)
+
+    def _keep_stderr(self, chunk: bytes) -> None:
+        self.stderr_tail = (self.stderr_tail + chunk)[-STDERR_TAIL:]  # only its end is kept
 
     def _processes(self):
         found = procs.descendants([self.server.pid] if self.server.pid else [], [self.child] if self.child else [])
