@@ -625,3 +625,14 @@ def test_one_container_per_submission_sees_only_its_own_notebook(tmp_path):
                        "exercise.ipynb": ["failed"] * 3}
     report = (tmp_path / "feedback" / "caf\\xe9 (latin-1 name).txt").read_text(encoding="utf-8")
     assert report.startswith("Submission: caf\\xe9 (latin-1 name).ipynb\n") and "Score: 10 / 10" in report
+
+
+def test_a_grading_server_that_cannot_start_costs_rows_not_the_run(tmp_path, monkeypatch):
+    def cannot_start(self):
+        raise sandbox.ServerLost("the grading server did not start")
+
+    monkeypatch.setattr(sandbox.ForkServer, "_start", cannot_start)
+    nbformat.write(corpus.solution(), tmp_path / "alice.ipynb")
+    (grade,) = grade_folder(tmp_path, tests_dir=FIXTURE, limits=LIMITS, workers=1)
+    assert [q.status for q in grade.questions] == ["error"] * 3
+    assert "the grader could not run it: the grading server did not start" in feedback.submission_report(grade)

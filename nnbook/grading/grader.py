@@ -89,7 +89,7 @@ from nnbook.grading import feedback
 from nnbook.grading.notebooks import choose_set, find_notebooks, read_submission
 from nnbook.grading.registry import load_sets
 from nnbook.grading.runner import QuestionResult, judge, plan, summarize, unanswered
-from nnbook.grading.sandbox import ServerPool, memory_limit_supported
+from nnbook.grading.sandbox import ServerLost, ServerPool, memory_limit_supported
 
 __all__ = ["Limits", "SubmissionGrade", "grade_folder", "unreadable_grade", "feedback_path", "csv_rows", "write_csv",
            "write_feedback", "summary_table", "CSV_COLUMNS"]
@@ -210,9 +210,13 @@ def _notes(submission, outcome) -> List[str]:
 def grade_submission(submission, exercise, tests_dir, limits: Limits, cuda: bool, server) -> SubmissionGrade:
     """Run (on ``server``, a sandbox.ForkServer) and judge one readable submission against ``exercise``."""
     grade = SubmissionGrade(submission.name, exercise.name, exercise.title)
-    outcome = server.run(_brief(submission, exercise, tests_dir, limits, cuda), limits.timeout,
-                         memory_mb=limits.memory_mb if memory_limit_supported() else 0,
-                         max_processes=limits.processes)
+    try:
+        outcome = server.run(_brief(submission, exercise, tests_dir, limits, cuda), limits.timeout,
+                             memory_mb=limits.memory_mb if memory_limit_supported() else 0,
+                             max_processes=limits.processes)
+    except ServerLost as exc:  # the next submission starts a new server
+        grade.questions = [unanswered(q, "error", f"the grader could not run it: {exc}") for q in exercise.questions]
+        return grade
     for question in exercise.questions:
         record = outcome.records.get(question.id)
         try:

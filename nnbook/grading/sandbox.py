@@ -45,7 +45,7 @@ import nnbook
 from nnbook.grading import procs
 from nnbook.grading.child import JSON_RECORDS, record_tag
 
-__all__ = ["ChildOutcome", "ForkServer", "ServerPool", "FrameReader", "memory_limit_supported"]
+__all__ = ["ChildOutcome", "ForkServer", "ServerLost", "ServerPool", "FrameReader", "memory_limit_supported"]
 
 MAX_RECORD_BYTES = 256 * 2**20
 STDERR_TAIL = 1500
@@ -159,7 +159,12 @@ class ForkServer:
         finally:
             theirs.close()
         self._socket, self._lines = mine, b""
-        if self._read_line(time.monotonic() + START_SECONDS) != {"ready": True}:
+        try:
+            ready = self._read_line(time.monotonic() + START_SECONDS)
+        except (TimeoutError, ServerLost):
+            ready = None
+        if ready != {"ready": True}:
+            self.kill()
             raise ServerLost("the grading server did not start")
         self.baseline = procs.anon_memory([self._process.pid])
 
@@ -198,10 +203,12 @@ class ForkServer:
             data = json.dumps(request).encode() + b"\n"
             sent = socket.send_fds(self._socket, [data[:65536]], fds)  # the pipes go with the start
             self._socket.sendall(data[sent:])
-        except OSError as exc:
+        except OSError as exc:  # a stopped server's socket buffer is full, or the server is gone
+            self.kill()
             raise ServerLost(f"could not reach the grading server ({type(exc).__name__})") from None
         finally:
-            self._socket.settimeout(None)
+            if self._socket is not None:
+                self._socket.settimeout(None)
 
     def close(self) -> None:
         if self._process is not None:
