@@ -114,6 +114,10 @@ KILL_SERVER = IN_CHILD + '''if under_fork_server():
     while True:
         pass'''
 
+STOP_ITSELF = IN_CHILD + '''if under_fork_server():
+    open("{work}/stops_itself.pid", "w").write(str(os.getpid()))
+    os.kill(os.getpid(), signal.SIGSTOP)  # stopped: no signal handler of ours runs any more'''
+
 STOP_SERVER_THEN_FINISH = IN_CHILD + '''if under_fork_server():
     os.kill(os.getppid(), signal.SIGSTOP)  # the server cannot answer; the child still finishes'''
 
@@ -319,6 +323,8 @@ CORPUS = {
                                     (f"ran past its {TIMEOUT:g} s time limit",), hostile=True),
     "kills_its_server.ipynb": Entry(with_cells(KILL_SERVER), ERROR3,
                                     ("the grading process was lost before this question",), hostile=True),
+    "stops_itself.ipynb": Entry(with_cells(STOP_ITSELF), ("timeout",) * 3,
+                                (f"ran past its {TIMEOUT:g} s time limit",), hostile=True),
     "stops_its_server_and_finishes.ipynb": Entry(with_cells(STOP_SERVER_THEN_FINISH), OK3, hostile=True),
     "fork_bomb.ipynb": Entry(with_cells(FORK_BOMB), ERROR3,
                              (f"more than the limit of {PROCESSES} besides the notebook's own",
