@@ -637,3 +637,11 @@ def test_a_grading_server_that_cannot_start_costs_rows_not_the_run(tmp_path, mon
     (grade,) = grade_folder(tmp_path, tests_dir=FIXTURE, limits=LIMITS, workers=1)
     assert [q.status for q in grade.questions] == ["error"] * 3
     assert "the grader could not run it: the grading server did not start" in feedback.submission_report(grade)
+
+
+def test_feedback_files_of_different_submissions_do_not_collide(tmp_path):
+    names = ["a.ipynb", "a.IPYNB", "sub/a.ipynb", os.fsdecode(b"caf\xe9.ipynb"), "line\nbreak.ipynb"]
+    paths = [feedback_path(tmp_path, feedback.safe_text(name)) for name in names]
+    assert len(set(paths)) == len(names)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "a.txt", "a.IPYNB.txt", "sub/a.txt", "caf\\xe9.txt", "line\\nbreak.txt"]

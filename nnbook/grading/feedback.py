@@ -4,8 +4,6 @@ Everything here is deterministic text (no timings, no paths outside the submissi
 solution notebook's stored check outputs can be compared by nbval.
 """
 
-import unicodedata
-
 __all__ = ["check_report", "submission_report", "points_text", "safe_text"]
 
 

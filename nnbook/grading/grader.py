@@ -352,9 +352,12 @@ def write_csv(grades, path) -> None:
 
 
 def feedback_path(folder, submission: str) -> Path:
-    """feedback/alice/Copy of 01.txt for the submission alice/Copy of 01.ipynb."""
+    """feedback/alice/Copy of 01.txt for the submission alice/Copy of 01.ipynb (and
+    feedback/alice/Copy of 01.IPYNB.txt for alice/Copy of 01.IPYNB, so the two do not collide)."""
     name = Path(feedback.safe_text(submission))
-    return Path(folder) / name.with_name(name.stem + ".txt")  # alice.IPYNB -> alice.txt too
+    if name.suffix == ".ipynb":
+        return Path(folder) / name.with_suffix(".txt")
+    return Path(folder) / name.with_name(name.name + ".txt")  # alice.IPYNB.txt: never alice.ipynb's file
 
 
 def write_feedback(grades, folder) -> None:
