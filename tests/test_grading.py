@@ -1,16 +1,20 @@
 """nnbook.grading: the public checks, the judging rules, and the grader on a corpus of bad notebooks.
 
-The corpus is generated from solutions/01-neurons-and-layers.ipynb at test time (so it always
-matches the current solution), graded once per session in parallel, and every entry's statuses,
-points and feedback are checked against what the grader must say about it.
+Everything here runs on the tests' own fixture exercise set (tests/grading_fixture/), so the
+grader's tests do not depend on any chapter's exercises; a chapter's set is tested in its own file
+(tests/test_exercise_set_NN.py). The corpus (tests/grading_corpus.py) is generated at test time,
+graded once per session, and every entry's statuses, points and feedback are checked against what
+the grader must say about it.
 """
 
 import csv
 import io
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -18,33 +22,32 @@ import pytest
 import torch
 
 from nnbook.grading import Case, ExerciseSet, Question, exercise_set
-from nnbook.grading import child, cli, feedback, notebooks, registry, runner, sandbox, values
-from nnbook.grading.grader import (CSV_COLUMNS, Limits, csv_rows, grade_folder, summary_table, write_csv,
-                                   write_feedback)
+from nnbook.grading import child, cli, feedback, notebooks, procs, registry, runner, sandbox, values
+from nnbook.grading.grader import (CSV_COLUMNS, Limits, csv_rows, feedback_path, grade_folder, summary_table,
+                                   write_csv, write_feedback)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import grading_corpus as corpus  # noqa: E402  (a script next to this file, not a package)
 
 ROOT = Path(__file__).resolve().parents[1]
-SOLUTION = ROOT / "solutions" / "01-neurons-and-layers.ipynb"
-EXERCISE = ROOT / "exercises" / "01-neurons-and-layers.ipynb"
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-SET_NAME = "01-neurons-and-layers"
-EX = exercise_set(SET_NAME)
-# Modest limits keep the corpus fast: 10 s per submission gives each cell and question 2 s
-# (a solution needs well under one).
-LIMITS = Limits(timeout=10, memory_mb=512)
-STEP = f"{LIMITS.timeout / 5:g}"  # three questions + 2
+FIXTURE = ROOT / "tests" / "grading_fixture"
+DOUBLING = ROOT / "tests" / "grading_private" / "zz_doubling.py"
+SET_NAME = corpus.SET_NAME
+EX = exercise_set(SET_NAME, tests_dir=FIXTURE)
+LIMITS = Limits(timeout=corpus.TIMEOUT, memory_mb=corpus.MEMORY_MB, processes=corpus.PROCESSES)
+LINUX = sys.platform.startswith("linux")
 
 
-def linear_forward(x, weight, bias):
-    y = x @ weight.T
-    return y if bias is None else y + bias
+def scale_shift(x, a, b):
+    return a * x + b
 
 
-def count_parameters(sizes):
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+def total(sizes):
+    return sum(sizes)
 
 
-def compose_linear(w1, b1, w2, b2):
-    return w2 @ w1, w2 @ b1 + b2
+def sum_and_mean(x):
+    return x.sum(), x.mean()
 
 
 # =========================================================================== values: encode, compare
@@ -101,6 +104,38 @@ def test_encoded_values_load_with_weights_only():
     assert values.compare(payload, loaded) is None
 
 
+def test_owned_rebuilds_values_and_reads_dtype_from_the_data():
+    forged = ("tensor", "cpu", "torch.float32", (9,), torch.zeros(2, dtype=torch.float64), "")
+    assert values.owned(forged)[2:4] == ("torch.float64", (2,))
+    for junk in (5, (), ("tensor", "cpu"), ("int", "7"), ("mystery", 1), ("list", [("float", "x")])):
+        with pytest.raises(Exception):
+            values.owned(junk)
+
+
+def test_encode_reads_tensor_subclasses_through_torch_not_their_properties():
+    class Liar(torch.Tensor):
+        @property
+        def dtype(self):
+            return torch.int8
+
+        @property
+        def device(self):
+            raise RuntimeError("no device")
+
+    class Grumpy(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            raise RuntimeError("grumpy")
+
+    class Pretender:  # claims to be a tensor through __class__; type() tells the truth
+        __class__ = torch.Tensor
+
+    lying = enc(torch.ones(2, dtype=torch.float64).as_subclass(Liar))
+    assert lying[:4] == ("tensor", "cpu", "torch.float64", (2,)) and type(lying[4]) is torch.Tensor
+    assert type(enc(torch.ones(2).as_subclass(Grumpy))[4]) is torch.Tensor
+    assert enc(Pretender())[0] == "other"
+
+
 # =========================================================================== questions and sets
 
 def test_questions_and_sets_reject_bad_definitions():
@@ -122,22 +157,24 @@ def test_questions_and_sets_reject_bad_definitions():
         ExerciseSet("demo", "Demo", (question,)).question("q9")
 
 
-def test_registry_finds_the_course_sets_and_names_unknown_ones():
-    assert SET_NAME in registry.builtin_sets()
+def test_registry_names_unknown_sets():
+    assert SET_NAME not in registry.builtin_sets()  # the fixture is the tests', not the course's
     assert EX.max_points == 10 and [q.id for q in EX.questions] == ["q1", "q2", "q3"]
-    with pytest.raises(KeyError, match="known sets: .*01-neurons-and-layers"):
+    with pytest.raises(KeyError, match="known sets: "):
         exercise_set("99-nothing")
 
 
-def test_every_question_has_more_instructor_cases_than_public_ones():
-    for question in EX.questions:
-        public = [c for c in question.cases if c.public]
-        assert len(question.cases) >= 2 * len(public), question.id
-
-
 def test_private_tests_replace_and_add_sets(tmp_path):
-    sets = registry.load_sets(PRIVATE_TESTS)
-    assert len(sets[SET_NAME].question("q2").cases) == len(EX.question("q2").cases) + 1
+    builtin = sorted(registry.builtin_sets())[0]
+    first = registry.builtin_sets()[builtin].questions[0].id
+    (tmp_path / "replace.py").write_text(
+        "from nnbook.grading import Case\nfrom nnbook.grading.registry import builtin_sets\n"
+        f"EXERCISE_SET = builtin_sets()[{builtin!r}].with_cases({first!r}, "
+        "Case('a secret case', lambda device: (), cuda=False))\n")
+    shutil.copy(DOUBLING, tmp_path)
+    sets = registry.load_sets(tmp_path)
+    course = registry.builtin_sets()[builtin]
+    assert len(sets[builtin].question(first).cases) == len(course.question(first).cases) + 1
     assert "zz-doubling" in sets
     (tmp_path / "broken.py").write_text("X = 1\n")
     with pytest.raises(ValueError, match="must define EXERCISE_SET"):
@@ -163,19 +200,17 @@ def test_a_call_hook_lets_a_question_grade_a_class(device):
 # =========================================================================== the public check
 
 def test_check_prints_a_pass_for_the_solution(capsys):
-    EX.check("q1", linear_forward)
-    out = capsys.readouterr().out
-    assert out.startswith("q1 · linear_forward: all 2 public checks passed.")
+    EX.check("q1", scale_shift)
+    assert capsys.readouterr().out.startswith("q1 · scale_shift: all 2 public checks passed.")
 
 
 def test_check_prints_expected_versus_got_and_hints(capsys):
-    EX.check("q1", lambda x, weight, bias: (x @ weight.T + bias).T)
+    EX.check("q1", lambda x, a, b: (a * x + b).reshape(1, -1))
     out = capsys.readouterr().out
     assert "0 of 2 public checks passed" in out
-    assert "✗ a batch of 4 images: 784 inputs -> 512 outputs" in out
-    assert "should have shape (4, 512), but it has shape (512, 4)" in out
-    assert "hint: the result has one row per sample" in out
-    assert "Hint for q1: nn.Linear stores weight as (out_features, in_features)" in out
+    assert "✗ a 4 x 5 matrix" in out and "should have shape (4, 5), but it has shape (1, 20)" in out
+    assert "hint: multiply every entry by a, then add b" in out
+    assert "Hint for q1: a * x + b works for tensors of any shape" in out
 
 
 def test_check_reports_exceptions_stubs_and_non_functions(capsys):
@@ -188,24 +223,23 @@ def test_check_reports_exceptions_stubs_and_non_functions(capsys):
     out = capsys.readouterr().out
     assert "not answered yet: it still raises NotImplementedError" in out
     assert "raised ZeroDivisionError: division by zero" in out
-    assert "could not check it: compose_linear should be a function, but it is of type int" in out
+    assert "could not check it: sum_and_mean should be a function, but it is of type int" in out
 
 
 def test_check_rejects_an_unknown_question():
     with pytest.raises(KeyError, match="no question 'q4'"):
-        EX.check("q4", linear_forward)
+        EX.check("q4", scale_shift)
 
 
 def test_check_is_silent_in_grading_mode(capsys, monkeypatch):
     from nnbook.grading import questions
 
     monkeypatch.setattr(questions, "_grading_mode", True)
-    EX.check("q1", linear_forward)
+    EX.check("q1", scale_shift)
     assert capsys.readouterr().out == ""
 
 
-@pytest.mark.parametrize("question_id, answer", [("q1", linear_forward), ("q2", count_parameters),
-                                                 ("q3", compose_linear)])
+@pytest.mark.parametrize("question_id, answer", [("q1", scale_shift), ("q2", total), ("q3", sum_and_mean)])
 def test_every_case_passes_a_correct_answer_on_every_device(device, question_id, answer):
     """Cases, references and tolerances agree, on the CPU and (when present) the GPU."""
     question = EX.question(question_id)
@@ -215,8 +249,8 @@ def test_every_case_passes_a_correct_answer_on_every_device(device, question_id,
 
 
 def test_judge_catches_inputs_modified_in_place():
-    def zeroing(x, weight, bias):
-        y = linear_forward(x, weight, bias)
+    def zeroing(x, a, b):
+        y = a * x + b
         x.zero_()
         return y
 
@@ -229,9 +263,13 @@ def test_judge_catches_inputs_modified_in_place():
 def test_judge_survives_malformed_observations():
     question = EX.question("q1")
     key, case, dev = runner.plan(question, public_only=True, cuda=False)[0]
-    for junk in ({"outcome": "returned"}, {"outcome": "returned", "output": 5, "args_after": None}):
+    forged_tensor = ("tensor", "cpu", "torch.float32", (3,), "not a tensor", "")
+    for junk in ({"outcome": "returned"}, {"outcome": "returned", "output": 5, "args_after": None},
+                 {"outcome": "returned", "output": forged_tensor, "args_after": ("tuple", [])},
+                 {"outcome": "returned", "output": ("tensor", "cpu", "torch.float32", (3,), torch.zeros(3, dtype=torch.int8), ""),
+                  "args_after": ("tuple", [])}):
         result = runner.judge(question, key, case, dev, junk)
-        assert not result.passed and "could not read" in result.message
+        assert not result.passed and result.message, junk
 
 
 # =========================================================================== reading submissions
@@ -243,6 +281,7 @@ def test_judge_survives_malformed_observations():
     (bytes(range(256)), "not UTF-8"),
     (b'{"nbformat": 3, "cells": []}', "format 3"),
     (b'{"cells": [{"cell_type": "code", "source": 5}]}', "cell 1 has a malformed source"),
+    (b'{"cells": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
 ])
 def test_unreadable_files_get_a_reason(tmp_path, content, reason):
     path = tmp_path / "x.ipynb"
@@ -250,23 +289,52 @@ def test_unreadable_files_get_a_reason(tmp_path, content, reason):
     assert reason in notebooks.read_submission(path, tmp_path).error
 
 
+def test_every_path_that_looks_like_a_submission_is_found(tmp_path):
+    for name in ("a.ipynb", "B.IPYNB", "c.IpYnB", "sub/d.ipynb", ".ipynb_checkpoints/a-checkpoint.ipynb",
+                 "notes.txt", "e.ipynb.bak"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    (tmp_path / "folder.ipynb").mkdir()
+    (tmp_path / "broken.ipynb").symlink_to(tmp_path / "missing.ipynb")
+    (tmp_path / "loop").symlink_to(tmp_path)  # a link loop is not followed
+    (tmp_path / os.fsdecode(b"caf\xe9.ipynb")).write_text("{}")
+    found = [p.relative_to(tmp_path).as_posix() for p in notebooks.find_notebooks(tmp_path)]
+    assert sorted(found) == sorted(["a.ipynb", "B.IPYNB", "c.IpYnB", "sub/d.ipynb", "folder.ipynb", "broken.ipynb",
+                                    os.fsdecode(b"caf\xe9.ipynb")])
+    reasons = {p.name: notebooks.read_submission(p, tmp_path) for p in notebooks.find_notebooks(tmp_path)}
+    assert "a folder" in reasons["folder.ipynb"].error
+    assert "does not exist" in reasons["broken.ipynb"].error
+    assert reasons[os.fsdecode(b"caf\xe9.ipynb")].name == "caf\\xe9.ipynb"
+
+
+def test_safe_text_escapes_what_cannot_be_written():
+    assert feedback.safe_text(os.fsdecode(b"caf\xe9.ipynb")) == "caf\\xe9.ipynb"
+    assert feedback.safe_text("lone \ud800") == "lone \\ud800"
+    assert feedback.safe_text("a\nb\tc é") == "a\\nb\\tc é"
+    assert feedback.safe_text("Copy of 01 (1).ipynb") == "Copy of 01 (1).ipynb"
+
+
 def _submission(code, metadata_set=None):
     return notebooks.Submission(Path("x.ipynb"), "x.ipynb", [(1, code)], metadata_set)
 
 
-def test_the_exercise_set_comes_from_metadata_checked_against_the_code():
-    sets = registry.load_sets(PRIVATE_TESTS)
-    answers_01 = "def linear_forward(x, w, b): pass\ndef count_parameters(s): pass\n"
-    assert notebooks.choose_set(_submission(answers_01, SET_NAME), sets) == (SET_NAME, "")
+def test_the_exercise_set_comes_from_metadata_checked_against_the_code(tmp_path):
+    shutil.copy(FIXTURE / "fixture_set.py", tmp_path)
+    shutil.copy(DOUBLING, tmp_path)
+    sets = registry.load_sets(tmp_path)
+    answers = "def scale_shift(x, a, b): pass\ndef total(s): pass\n"
+    assert notebooks.choose_set(_submission(answers, SET_NAME), sets) == (SET_NAME, "")
     # Metadata claiming another set cannot move a notebook away from the answers it defines.
-    name, note = notebooks.choose_set(_submission(answers_01, "zz-doubling"), sets)
+    name, note = notebooks.choose_set(_submission(answers, "zz-doubling"), sets)
     assert name == SET_NAME and "its metadata says 'zz-doubling'" in note
     name, note = notebooks.choose_set(_submission("def double(x):\n    return 2 * x\n"), sets)
     assert name == "zz-doubling" and "no exercise-set metadata" in note
     # Magics make a cell unparsable; a line scan still finds the definitions.
-    assert notebooks.choose_set(_submission("%matplotlib inline\n" + answers_01), sets)[0] == SET_NAME
+    assert notebooks.choose_set(_submission("%matplotlib inline\n" + answers), sets)[0] == SET_NAME
     assert notebooks.choose_set(_submission("print(1)"), sets) == (None, "")
     assert notebooks.choose_set(_submission("print(1)", "zz-doubling"), sets, forced=SET_NAME)[0] == SET_NAME
+    # Code nested too deeply for Python's parser falls back to the line scan too.
+    assert notebooks.defined_names([(1, corpus.DEEP_CODE + "\ndef total(s): pass")]) >= {"total"}
 
 
 # =========================================================================== the child, in pieces
@@ -281,257 +349,162 @@ def test_cells_that_fail_are_recorded_and_do_not_stop_the_next():
     assert namespace["y"] == 7 and namespace["out"] == []
     assert shell.skipped == ["cell 4: skipped %pip"] + ["cell 4: skipped a shell command (!)"] * 2
     assert child.run_cell(5, "%%time\nz = 8", namespace, 5)["status"] == "ok" and namespace["z"] == 8
+    deep = child.run_cell(6, corpus.DEEP_CODE, namespace, 5)
+    assert deep["status"] == "error" and "too deeply nested" in deep["message"]
 
 
 def test_observe_question_explains_a_missing_answer():
-    namespace = {"linear_forward": 3}
-    assert "no function named count_parameters" in child.observe_question(EX.question("q2"), namespace, 5, False)["missing"]
+    namespace = {"scale_shift": 3}
+    assert "no function named total" in child.observe_question(EX.question("q2"), namespace, 5, False)["missing"]
     assert "should be a function" in child.observe_question(EX.question("q1"), namespace, 5, False)["missing"]
 
 
-def test_only_records_signed_with_the_token_are_read(tmp_path):
+def test_only_records_signed_with_the_token_are_read():
     token = b"a-secret-token"
-    child.Reporter(tmp_path, token).write("q1", {"observations": []})
-    child.Reporter(tmp_path, b"a-guessed-token").write("q2", {"observations": []})
-    (tmp_path / "q3.rec").write_bytes(b"0" * 64 + b"\nnot a torch file")
-    genuine = (tmp_path / "q1.rec").read_bytes()
-    (tmp_path / "q4.rec").write_bytes(genuine)  # a real record renamed to stand for another question
-    records, rejected = sandbox.read_records(tmp_path, token)
-    assert records == {"q1": {"observations": []}}
-    assert rejected == ["q2", "q3", "q4"]
+    reader = sandbox.FrameReader(token)
+    ok = child.frame(token, "q1", child.encode_record("q1", {"observations": []}))
+    guessed = child.frame(b"a-guessed-token", "q2", child.encode_record("q2", {"observations": []}))
+    renamed = ok.replace(b"q1 ", b"q3 ", 1)  # a real record relabelled as another question
+    cell = child.frame(token, "cell", child.encode_record("cell", {"cell": 1, "status": "ok", "skipped": ["s"]}))
+    stream = ok + guessed + renamed + cell
+    for start in range(0, len(stream), 7):  # arriving in small pieces changes nothing
+        reader.feed(stream[start:start + 7])
+    assert reader.records == {"q1": {"observations": []}, "cells": {"cells": [{"cell": 1, "status": "ok",
+                                                                                "skipped": ["s"]}], "skipped": ["s"]}}
+    assert reader.rejected == ["q2", "q3"] and not reader.broken
+    reader.feed(b"garbage without a header" * 20)
+    reader.feed(ok.replace(b"q1", b"q4"))
+    assert reader.broken and "q4" not in reader.records
+
+
+def test_procs_finds_and_kills_a_tree_that_left_its_session(tmp_path):
+    if not LINUX:
+        pytest.skip("reads /proc")
+    script = ("import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n    os._exit(0)\n"
+              "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        for _ in range(200):
+            found = procs.descendants([os.getpid()])
+            if len([p for p in found if p[0] != parent.pid]) >= 1:
+                break
+            time.sleep(0.02)
+        mine = procs.descendants([parent.pid])
+        assert len(mine) == 1
+        procs.kill_all(mine | {(parent.pid, procs._stat(parent.pid)[2])})
+        parent.wait(timeout=10)
+        grandchild = next(iter(mine))[0]
+        for _ in range(100):
+            if procs._zombie(grandchild):
+                break
+            time.sleep(0.02)
+        assert procs._zombie(grandchild)
+    finally:
+        parent.kill()
+        parent.wait()
 
 
 # =========================================================================== the corpus
 
-def solution_notebook():
-    return nbformat.read(SOLUTION, as_version=4)
-
-
-def answer_cell(nb, name):
-    return next(cell for cell in nb.cells if cell.cell_type == "code" and f"def {name}(" in cell.source)
-
-
-def with_answers(base=solution_notebook, **answers):
-    """A builder: the base notebook with the named answer cells replaced."""
-    def build():
-        nb = base()
-        for name, source in answers.items():
-            answer_cell(nb, name).source = source
-        return nb
-    return build
-
-
-def with_cell(*codes, after, base=solution_notebook):
-    """A builder: the base notebook with code cells inserted after the first cell containing ``after``."""
-    def build():
-        nb = base()
-        index = next(i for i, c in enumerate(nb.cells) if after in c.source) + 1
-        nb.cells[index:index] = [nbformat.v4.new_code_cell(code) for code in codes]
-        return nb
-    return build
-
-
-def exercise_notebook():
-    return nbformat.read(EXERCISE, as_version=4)
-
-
-def without_checks():
-    nb = solution_notebook()
-    nb.cells = [c for c in nb.cells if "ex.check(" not in c.source]
-    return nb
-
-
-def with_fake_scores():
-    nb = exercise_notebook()
-    for cell in nb.cells:
-        if "ex.check(" in cell.source:
-            cell.source = 'print("All checks passed! Score: 10 / 10")'
-    nb.cells.append(nbformat.v4.new_code_cell(
-        'print("q1 ok 3/3\\nq2 ok 3/3\\nq3 ok 4/4")\nopen("q1.rec", "wb").write(b"0" * 64 + b"\\nforged")'))
-    return nb
-
-
-def with_metadata(value):
-    def build():
-        nb = solution_notebook()
-        if value is None:
-            del nb.metadata["nnbook"]
-        else:
-            nb.metadata["nnbook"]["exercise_set"] = value
-        return nb
-    return build
-
-
-TAMPER = '''import torch
-import nnbook.grading.runner as runner
-import nnbook.grading.values as values
-
-values.compare = lambda *args, **kwargs: None
-runner.judge = lambda question, key, *rest: runner.CaseResult(key, True)
-torch.testing.assert_close = lambda *args, **kwargs: None
-print("Score: 10 / 10")'''
-
-NOISY = (
-    "%matplotlib inline\n!pip install --quiet something-that-does-not-exist",
-    "big = torch.empty(10**9)  # 4 GB: far past the memory limit",
-    "name = input('Your name? ')",
-    "while True:\n    pass",
-)
-
-FORK = '''import os, time
-pid = os.fork()
-if pid == 0:
-    time.sleep(600)
-    os._exit(0)
-open({path!r}, "w").write(str(pid))'''
-
-OK3 = ("ok", "ok", "ok")
-
-# name -> (builder returning a notebook or bytes, statuses of q1..q3, text the feedback must contain)
-CORPUS = {
-    "solution.ipynb": (solution_notebook, OK3, ["Score: 10 / 10"]),
-    "exercise.ipynb": (exercise_notebook, ("failed",) * 3,
-                       ["✗ all 8 cases\n      not answered yet: it still raises NotImplementedError", "Score: 0 / 10"]),
-    "class_b/Copy of solution.ipynb": (solution_notebook, OK3, ["Submission: class_b/Copy of solution.ipynb"]),
-    "no_check_cells.ipynb": (without_checks, OK3, []),
-    "broken_answers.ipynb": (with_answers(
-        linear_forward="def linear_forward(x, weight, bias):\n    scale = 1 / 0\n    return x",
-        count_parameters="def count_parameters(layer_sizes):\n    while True:\n        pass",
-        compose_linear="def compose_linear(w1, b1, w2, b2):\n    hoard = [0.0] * (5 * 10**8)  # 4 GB of pointers\n"
-                       "    return w2 @ w1, w2 @ b1 + b2"),
-        ("failed", "timeout", "failed"),
-        ["raised ZeroDivisionError: division by zero (cell 5, line 2)", "stopped: it ran past the time limit",
-         "raised MemoryError"]),
-    "wrong_outputs.ipynb": (with_answers(
-        linear_forward="def linear_forward(x, weight, bias):\n    y = x @ weight.T\n"
-                       "    return (y if bias is None else y + bias).double()",
-        count_parameters="def count_parameters(s):\n    return float(sum(a * b + b for a, b in zip(s, s[1:])))",
-        compose_linear="def compose_linear(w1, b1, w2, b2):\n    return (w2 @ w1).to('meta'), w2 @ b1 + b2"),
-        ("failed",) * 3,
-        ["should have dtype torch.float32, but it has dtype torch.float64", "should be the int 8, but it is the float 8.0",
-         "the returned W should be on the inputs' device (cpu), but it is on meta"]),
-    "nan_shape_mutation.ipynb": (with_answers(
-        linear_forward="def linear_forward(x, weight, bias):\n    return (x @ weight.T).reshape(-1)",
-        count_parameters="def count_parameters(s):\n    n = sum(a * b + b for a, b in zip(s, s[1:]))\n"
-                         "    s.append(0) if isinstance(s, list) else None\n    return n",
-        compose_linear="def compose_linear(w1, b1, w2, b2):\n    return w2 @ w1 * float('nan'), w2 @ b1 + b2"),
-        ("failed",) * 3,
-        ["should have shape (1, 2), but it has shape (2,)", "changed its argument `layer_sizes` in place",
-         "the returned W contains NaN"]),
-    "ignores_the_time_limit.ipynb": (with_answers(
-        count_parameters="def count_parameters(sizes):\n    while True:\n        try:\n            while True:\n"
-                         "                pass\n        except BaseException:\n            pass"),
-        ("timeout",) * 3, [f"ran past its {LIMITS.timeout:g} s time limit", "ran out of time while running this cell"]),
-    "syntax_error.ipynb": (with_answers(linear_forward="def linear_forward(x, weight, bias)\n    return x"),
-                           ("error", "ok", "ok"), ["SyntaxError", "no function named linear_forward"]),
-    "tampers_with_grader.ipynb": (with_cell(TAMPER, after="exercise_set(", base=exercise_notebook),
-                                  ("failed",) * 3, ["Score: 0 / 10"]),
-    "fake_scores.ipynb": (with_fake_scores, ("failed",) * 3, ["Score: 0 / 10"]),
-    "calls_sys_exit.ipynb": (with_cell('import sys\nsys.exit("stop grading here")', after="exercise_set("),
-                             OK3, ["SystemExit: stop grading here"]),
-    "calls_os_exit.ipynb": (with_cell("import os\nos._exit(0)", after='ex.check("q1"'), ("error",) * 3,
-                            ["the notebook ended the grading process (exit code 0)",
-                             "cell 8: the grading process ended while running this cell"]),
-    "noisy_cells.ipynb": (with_cell(*NOISY, after="exercise_set("), OK3,
-                          ["cell 4: skipped %matplotlib", "cell 4: skipped a shell command",
-                           "cell 5: RuntimeError", "can't allocate memory", "cell 6: EOFError",
-                           f"cell 7: stopped after the {STEP} s limit for one cell"]),
-    "metadata_edited.ipynb": (with_metadata("02-activation-functions"), OK3, ["its metadata says '02-activation-functions'"]),
-    "metadata_removed.ipynb": (with_metadata(None), OK3, ["it has no exercise-set metadata"]),
-    "no_set_no_answers.ipynb": (lambda: nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]),
-                                ("error",) * 3, ["the exercise set of the other notebooks in the folder",
-                                                 "no function named compose_linear"]),
-    "empty.ipynb": (lambda: b"", ("unreadable",) * 3, ["the file is empty"]),
-    "not_json.ipynb": (lambda: b'{"cells": [', ("unreadable",) * 3, ["not valid notebook JSON"]),
-    "not_a_notebook.ipynb": (lambda: b'{"hello": "world"}', ("unreadable",) * 3, ["not a Jupyter notebook"]),
-}
-
-
-def write_corpus(folder: Path, fork_pid_file: Path) -> None:
-    corpus = dict(CORPUS)
-    corpus["forks.ipynb"] = (with_cell(FORK.format(path=str(fork_pid_file)), after="exercise_set("), OK3, [])
-    for name, (build, _, _) in corpus.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        made = build()
-        path.write_bytes(made if isinstance(made, bytes) else nbformat.writes(made).encode())
-
-
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The corpus, graded once: (grades by submission, CSV rows, feedback folder, fork pid file)."""
+    """The corpus, graded once: (grades by submission, CSV rows, feedback folder, pid folder)."""
     base = tmp_path_factory.mktemp("grading")
-    folder, pid_file = base / "submissions", base / "forked.pid"
+    folder, work = base / "submissions", base / "work"
     folder.mkdir()
-    write_corpus(folder, pid_file)
-    grades = grade_folder(folder, limits=LIMITS, workers=2)
+    work.mkdir()
+    corpus.write_corpus(folder, work)
+    grades = grade_folder(folder, tests_dir=FIXTURE, limits=LIMITS, workers=2)
     write_csv(grades, base / "grades.csv")
     write_feedback(grades, base / "feedback")
     with open(base / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    return {g.submission: g for g in grades}, rows, base / "feedback", pid_file
+    return {g.submission: g for g in grades}, rows, base / "feedback", work
 
 
-@pytest.mark.parametrize("name", sorted(CORPUS))
+LINUX_ONLY = {"fork_bomb.ipynb", "memory_by_forks.ipynb"}  # the watchdog's count and memory read /proc
+
+
+@pytest.mark.parametrize("name", sorted(corpus.CORPUS))
 def test_corpus_submission_gets_the_right_grade(graded, name):
+    if name in LINUX_ONLY and not LINUX:
+        pytest.skip("needs /proc")
     grades, _, feedback_dir, _ = graded
-    _, statuses, phrases = CORPUS[name]
+    entry = corpus.CORPUS[name]
     grade = grades[name]
     assert grade.exercise_set == SET_NAME
-    assert tuple(q.status for q in grade.questions) == statuses, feedback.submission_report(grade)
+    assert tuple(q.status for q in grade.questions) == entry.statuses, feedback.submission_report(grade)
     for q in grade.questions:
         assert (q.points == q.max_points) == (q.status == "ok")
-    text = (feedback_dir / Path(name).with_suffix(".txt")).read_text(encoding="utf-8")
-    for phrase in phrases:
+    text = feedback_path(feedback_dir, name).read_text(encoding="utf-8")
+    for phrase in entry.phrases:
         assert phrase in text, text
 
 
-def test_solutions_score_full_marks_and_exercises_zero(graded):
+def test_solution_scores_full_marks_and_exercise_zero(graded):
     grades = graded[0]
     assert grades["solution.ipynb"].points == 10 == grades["solution.ipynb"].max_points
     assert grades["exercise.ipynb"].points == 0
-    assert grades["forks.ipynb"].points == 10
 
 
 def test_partial_credit_is_points_times_the_share_of_cases_passed(graded):
     q1 = graded[0]["wrong_outputs.ipynb"].questions[0]  # only the float64 case passes
-    assert (q1.passed, len(q1.cases)) == (1, 8) and q1.points == round(3 * 1 / 8, 2)
+    assert (q1.passed, len(q1.cases)) == (1, 4) and q1.points == round(3 * 1 / 4, 2)
 
 
 def test_the_csv_has_one_row_per_submission_and_question(graded):
     grades, rows, _, _ = graded
     assert tuple(rows[0]) == CSV_COLUMNS
     body = rows[1:]
-    assert len(body) == 3 * len(grades) == 3 * (len(CORPUS) + 1)
-    assert [(r[0], r[2]) for r in body] == [(name, q) for name in sorted(grades) for q in ("q1", "q2", "q3")]
+    assert len(body) == 3 * len(grades) == 3 * len(corpus.CORPUS)
+    assert [(r[0], r[2]) for r in body] == [(name, q) for name in sorted(grades, key=_sort_key)
+                                            for q in ("q1", "q2", "q3")]
     assert {r[5] for r in body} == {"ok", "failed", "error", "timeout", "unreadable"}
     assert ["solution.ipynb", SET_NAME, "q3", "4", "4", "ok"] in body
+    assert sorted(r[0] for r in body[::3]) == sorted(corpus.CORPUS)
 
 
-def test_a_forked_process_does_not_outlive_its_submission(graded):
-    pid = int(graded[3].read_text())
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return  # gone, as it should be
-    assert state in ("Z", "X"), f"forked process {pid} is still {state}"
+def _sort_key(name):
+    return name  # grades come back sorted by their (escaped) names
+
+
+def test_no_process_outlives_its_submission(graded):
+    work = graded[3]
+    pids = [int(p) for f in ("forks.pid", "fork_bomb.pid", "stops_server.pid", "kills_server.pid",
+                                                  "stops_itself.pid")
+            if (work / f).exists() for p in (work / f).read_text().split()]
+    assert len(pids) >= 4  # the files were written
+    if not LINUX:
+        return
+    alive = [pid for pid in pids if not procs._zombie(pid)]
+    assert not alive, f"still running: {alive}"
+
+
+def test_the_corpus_is_graded_well_within_its_limits(graded):
+    grades = graded[0]
+    assert grades["ten_thousand_cells.ipynb"].seconds < LIMITS.timeout / 2
+    assert grades["stops_its_server_and_finishes.ipynb"].seconds < LIMITS.timeout
 
 
 def test_summary_table_counts_statuses(graded):
     table = summary_table(list(graded[0].values()))
-    assert f"{SET_NAME}: {len(CORPUS) + 1} submissions" in table
+    assert f"{SET_NAME}: {len(corpus.CORPUS)} submissions" in table
     assert table.splitlines()[-1].split()[:2] == ["total", "10"]
 
 
 def test_private_tests_and_unknown_sets_are_graded(tmp_path):
-    nb = solution_notebook()
-    nbformat.write(nb, tmp_path / "alice.ipynb")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    shutil.copy(FIXTURE / "fixture_set.py", tests)
+    shutil.copy(DOUBLING, tests)
+    submissions = tmp_path / "in"
+    submissions.mkdir()
+    nbformat.write(corpus.solution(), submissions / "alice.ipynb")
     doubling = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def double(x):\n    return x + x")])
-    nbformat.write(doubling, tmp_path / "bob.ipynb")
-    (tmp_path / "carol.ipynb").write_bytes(b"")  # in a folder of two sets, no fallback set exists
-    grades = {g.submission: g for g in grade_folder(tmp_path, tests_dir=PRIVATE_TESTS, limits=LIMITS, workers=1)}
+    nbformat.write(doubling, submissions / "bob.ipynb")
+    (submissions / "carol.ipynb").write_bytes(b"")  # in a folder of two sets, no fallback set exists
+    grades = {g.submission: g for g in grade_folder(submissions, tests_dir=tests, limits=LIMITS, workers=1)}
     assert [q.status for q in grades["alice.ipynb"].questions] == ["ok"] * 3
-    assert len(grades["alice.ipynb"].questions[1].cases) == len(EX.question("q2").cases) + 1
     assert grades["bob.ipynb"].exercise_set == "zz-doubling" and grades["bob.ipynb"].points == 1
     assert grades["carol.ipynb"].questions == [] and "the file is empty" in grades["carol.ipynb"].notes[0]
     assert ["carol.ipynb", "", "", "0", "0", "unreadable"] in list(csv_rows(grades.values()))
@@ -560,23 +533,115 @@ def test_python_m_nnbook_grading_is_the_same_command():
     result = subprocess.run([sys.executable, "-m", "nnbook.grading", "--help"], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("usage: nnbook-grade")
-    assert "--tests" in result.stdout and "--memory" in result.stdout
+    assert "--tests" in result.stdout and "--memory" in result.stdout and "--processes" in result.stdout
 
 
-def test_the_nnbook_grade_command_grades_a_folder_and_exits_0(tmp_path):
+def test_the_nnbook_grade_command_grades_odd_names_and_exits_0(tmp_path):
     submissions = tmp_path / "in"
     submissions.mkdir()
-    nbformat.write(solution_notebook(), submissions / "Copy of alice.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
+    work = tmp_path / "work"
+    work.mkdir()
+    names = ["caf\\xe9 (latin-1 name).ipynb", "lone_surrogate_message.ipynb", "a folder.ipynb", "UPPER CASE.IPYNB"]
+    corpus.write_corpus(submissions, work, names)
+    shutil.copytree(FIXTURE, tmp_path / "private")
     result = subprocess.run(  # relative paths, as a teacher would type them
         ["nnbook-grade", "in", "--out", "out/grades.csv", "--feedback", "fb", "--tests", "private",
          "--timeout", "60", "--memory", "1024", "--workers", "1"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "total" in result.stdout and "Graded 1 notebook in" in result.stdout
+    assert "total" in result.stdout and "Graded 4 notebooks in" in result.stdout
     assert "grading: 100%" in result.stderr  # the progress bar
     rows = list(csv.reader((tmp_path / "out" / "grades.csv").open(encoding="utf-8")))
-    assert [r[5] for r in rows[1:]] == ["ok"] * 3
-    report = (tmp_path / "fb" / "Copy of alice.txt").read_text(encoding="utf-8")
-    assert re.search(r"^q2 +count_parameters +3 / 3 +ok +8 of 8 cases passed$", report, re.M)  # 7 + 1 private
-    assert "Score: 10 / 10" in (tmp_path / "fb" / "Copy of alice.txt").read_text(encoding="utf-8")
+    assert sorted({r[0] for r in rows[1:]}) == sorted(names)
+    assert [r[5] for r in rows[1:] if r[0] == names[0]] == ["ok"] * 3
+    report = (tmp_path / "fb" / "caf\\xe9 (latin-1 name).txt").read_text(encoding="utf-8")
+    assert re.search(r"^q2 +total +3 / 3 +ok +3 of 3 cases passed$", report, re.M)
+    assert "Score: 10 / 10" in report
+    assert "\\ud800" in (tmp_path / "fb" / "lone_surrogate_message.txt").read_text(encoding="utf-8")
+
+
+# =========================================================================== one container per submission
+
+FAKE_DOCKER = '''#!{python}
+"""Stands in for docker: records each command line, then runs the container's command here,
+with the container's mount points mapped back to the host folders."""
+import json, subprocess, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if args[0] != "run":
+    sys.exit(0)
+takes_value = {{"--name", "--network", "--tmpfs", "--cap-drop", "--security-opt", "--user", "--pids-limit",
+               "--cpus", "--env", "-v", "--memory", "--memory-swap"}}
+mounts, i = {{}}, 1
+while args[i].startswith("-"):
+    if args[i] == "-v":
+        source, target = args[i + 1].split(":")[:2]
+        mounts[target] = source
+    i += 2 if args[i] in takes_value else 1
+command = args[i + 1:]
+for target, source in mounts.items():
+    command = [source + a[len(target):] if a.startswith(target) else a for a in command]
+if command[0] == "nnbook-grade":
+    command = [sys.executable, "-m", "nnbook.grading"] + command[1:]
+sys.exit(subprocess.run(command).returncode)
+'''
+
+
+def test_one_container_per_submission_sees_only_its_own_notebook(tmp_path):
+    import json
+
+    bin_dir, log = tmp_path / "bin", tmp_path / "docker.log"
+    bin_dir.mkdir()
+    fake = bin_dir / "docker"
+    fake.write_text(FAKE_DOCKER.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    submissions, work = tmp_path / "in", tmp_path / "work"
+    submissions.mkdir()
+    work.mkdir()
+    names = ["exercise.ipynb", "caf\\xe9 (latin-1 name).ipynb", "a folder.ipynb"]
+    corpus.write_corpus(submissions, work, names)
+    result = subprocess.run(
+        [sys.executable, "-m", "nnbook.grading.containers", str(submissions), "--image", "nnbook-grader",
+         "--set", SET_NAME, "--tests", str(FIXTURE), "--out", str(tmp_path / "grades.csv"),
+         "--docker", str(fake), "--timeout", "30", "--memory", "1024"],
+        capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(runs) == 2  # one container per readable submission; the folder never reaches one
+    for run in runs:
+        text = " ".join(run)
+        for option in ("--network none", "--read-only", "--cap-drop ALL", "--user 65534:65534",
+                       "--pids-limit", "--memory 3072m", "no-new-privileges"):
+            assert option in text
+        staged = next(run[i + 1] for i, a in enumerate(run) if a == "-v" and run[i + 1].endswith(":/submission:ro"))
+        assert len({r[r.index("--name") + 1] for r in runs}) == 2  # a container of its own each
+        assert staged.split(":")[0] not in {other for r in runs if r is not run for other in r}
+    rows = list(csv.reader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    by_name = {}
+    for row in rows[1:]:
+        by_name.setdefault(row[0], []).append(row[5])
+    assert by_name == {"a folder.ipynb": ["unreadable"] * 3, "caf\\xe9 (latin-1 name).ipynb": ["ok"] * 3,
+                       "exercise.ipynb": ["failed"] * 3}
+    report = (tmp_path / "feedback" / "caf\\xe9 (latin-1 name).txt").read_text(encoding="utf-8")
+    assert report.startswith("Submission: caf\\xe9 (latin-1 name).ipynb\n") and "Score: 10 / 10" in report
+
+
+def test_a_grading_server_that_cannot_start_costs_rows_not_the_run(tmp_path, monkeypatch):
+    def cannot_start(self):
+        raise sandbox.ServerLost("the grading server did not start")
+
+    monkeypatch.setattr(sandbox.ForkServer, "_start", cannot_start)
+    nbformat.write(corpus.solution(), tmp_path / "alice.ipynb")
+    (grade,) = grade_folder(tmp_path, tests_dir=FIXTURE, limits=LIMITS, workers=1)
+    assert [q.status for q in grade.questions] == ["error"] * 3
+    assert "the grader could not run it: the grading server did not start" in feedback.submission_report(grade)
+
+
+def test_feedback_files_of_different_submissions_do_not_collide(tmp_path):
+    names = ["a.ipynb", "a.IPYNB", "sub/a.ipynb", os.fsdecode(b"caf\xe9.ipynb"), "line\nbreak.ipynb"]
+    paths = [feedback_path(tmp_path, feedback.safe_text(name)) for name in names]
+    assert len(set(paths)) == len(names)
+    assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
+        "a.txt", "a.IPYNB.txt", "sub/a.txt", "caf\\xe9.txt", "line\\nbreak.txt"]

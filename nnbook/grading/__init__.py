@@ -13,8 +13,9 @@ and does not protect against.
 
 Modules: ``questions`` (Case, Question, ExerciseSet), ``sets`` (the course's exercise sets),
 ``registry`` (finding sets), ``values`` and ``runner`` (observing and judging answers),
-``feedback`` (the words), ``notebooks`` (reading submissions), ``child`` and ``sandbox`` (running
-one submission in a limited process), ``grader`` and ``cli`` (a whole folder).
+``feedback`` (the words), ``notebooks`` (reading submissions), ``child``, ``sandbox`` and ``procs``
+(running one submission in a limited process under a watchdog), ``grader`` and ``cli`` (a whole
+folder), ``containers`` (a whole folder, one container per submission).
 """
 
 from importlib import import_module

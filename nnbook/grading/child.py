@@ -2,24 +2,26 @@
 
 The process is forked from a fork server (:mod:`nnbook.grading.forkserver`) that has already
 imported this module, and so torch, which makes starting it cheap; nothing of one submission
-survives into the next. Its brief and the per-run secret token arrive as the arguments of
-:func:`run` (they came over the server's stdin pipe, never through argv or the environment).
-It then:
+survives into the next. Its brief and the per-run secret token arrive in memory, as the arguments of
+:func:`run` (over the server's socket, never through a file, argv or the environment); its results
+leave through its own pipe to the grader. It then:
 
 1. leaves the grader's process group (``setsid``), so that the grader can kill it and everything it
-   starts; points stdout at /dev/null and stderr at a file the grader reads only as a diagnostic;
+   starts; points stdout at /dev/null and stderr at a pipe the grader reads only as a diagnostic;
 2. applies its limits: memory (RLIMIT_DATA above what torch itself already uses), file size
-   (RLIMIT_FSIZE) and no core dumps;
+   (RLIMIT_FSIZE), processes (RLIMIT_NPROC, where the kernel applies it) and no core dumps;
 3. switches the notebook's check cells off (``enter_grading_mode``);
 4. runs the submission's code cells in order in one namespace, each under a soft time limit
-   (SIGALRM). A cell that raises, exits or times out is recorded, and the next cell still runs.
-   IPython magics and shell commands (``%pip``, ``!ls``) are skipped, not run;
+   (SIGALRM). A cell that raises, exits, times out or cannot even be compiled is recorded, and the
+   next cell still runs. IPython magics and shell commands (``%pip``, ``!ls``) are skipped, not run;
 5. for each question, finds the answer by name and observes it on every case under a soft time
    limit (see :mod:`nnbook.grading.runner`);
-6. writes each step's record as soon as it has it, authenticated with an HMAC under the token, so
-   a later crash or kill loses nothing that was already observed.
+6. sends each step's record as soon as it has it (one small record per cell, so the cost is linear
+   in the notebook's length), authenticated with an HMAC under the token, so a later crash or kill
+   loses nothing that was already observed.
 
-Nothing here decides a grade: the parent judges the observations.
+The hard limits (wall clock, total memory, process count) are enforced from outside, by the
+grader's watchdog. Nothing here decides a grade: the parent judges the observations.
 """
 
 import builtins
@@ -27,6 +29,7 @@ import contextlib
 import hashlib
 import hmac
 import io
+import json
 import os
 import signal
 import sys
@@ -44,7 +47,7 @@ try:  # imported here so that the fork server preloads it too
 except ImportError:  # without IPython, cells run as plain Python and magics are syntax errors
     TransformerManager = None
 
-__all__ = ["Reporter", "record_tag", "run"]
+__all__ = ["Reporter", "record_tag", "frame", "encode_record", "run"]
 
 
 def record_tag(token: bytes, name: str, data: bytes) -> bytes:
@@ -52,19 +55,36 @@ def record_tag(token: bytes, name: str, data: bytes) -> bytes:
     return hmac.new(token, name.encode() + b"\0" + data, hashlib.sha256).hexdigest().encode()
 
 
-class Reporter:
-    """Writes records atomically: ``NAME.rec`` is ``tag`` + newline + ``torch.save`` bytes."""
+JSON_RECORDS = ("cell", "done")  # small plain records go as JSON; observations (tensors) via torch.save
 
-    def __init__(self, folder: Path, token: bytes):
-        self._folder, self._token = folder, token
+
+def encode_record(name: str, payload) -> bytes:
+    if name in JSON_RECORDS:
+        return json.dumps(payload).encode()
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return buffer.getvalue()
+
+
+def frame(token: bytes, name: str, data: bytes) -> bytes:
+    """One record on the result channel: ``NAME LENGTH TAG`` newline, then LENGTH bytes."""
+    return b"%s %d %s\n" % (name.encode(), len(data), record_tag(token, name, data)) + data
+
+
+class Reporter:
+    """Sends records, as they are made, over the child's own result channel (a pipe to the grader).
+
+    A record already sent survives a later crash or kill; the channel is nobody else's, so no
+    other submission can delete or overwrite it.
+    """
+
+    def __init__(self, channel: int, token: bytes):
+        self._channel, self._token = channel, token
 
     def write(self, name: str, payload) -> None:
-        buffer = io.BytesIO()
-        torch.save(payload, buffer)
-        data = buffer.getvalue()
-        partial = self._folder / f".{name}.partial"
-        partial.write_bytes(record_tag(self._token, name, data) + b"\n" + data)
-        os.replace(partial, self._folder / f"{name}.rec")  # a kill mid-write leaves no half record
+        view = memoryview(frame(self._token, name, encode_record(name, payload)))
+        while view:
+            view = view[os.write(self._channel, view):]
 
 
 # --------------------------------------------------------------------------- limits
@@ -99,6 +119,42 @@ def _data_size() -> int:
     return 0
 
 
+def _tasks_of_this_user() -> int:
+    """How many processes and threads this user runs now (what RLIMIT_NPROC counts), from /proc."""
+    uid, count = os.getuid(), 0
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                status = Path("/proc", name, "status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            if int(fields.get("Uid", "-1").split()[0]) == uid:
+                count += int(fields.get("Threads", "1"))
+    return count
+
+
+def limit_processes(max_processes: int) -> None:
+    """RLIMIT_NPROC: at most ``max_processes`` more processes or threads than this user runs now.
+
+    The kernel counts per user, not per submission, and does not apply the limit to root; the
+    grader's watchdog counts each submission's own processes as well (see nnbook.grading.sandbox).
+    """
+    try:
+        import resource
+    except ImportError:
+        return
+    if not sys.platform.startswith("linux") or os.getuid() == 0:
+        return
+    # Generous (threads count too): a backstop against a fork bomb between two of the watchdog's
+    # looks, which enforces the exact per-submission number.
+    limit = _tasks_of_this_user() + 2 * max_processes + 16
+    soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+
+
 def limit_resources(memory_mb: int, file_mb: int) -> None:
     """Cap memory on top of the current footprint, the size of written files, and core dumps."""
     try:
@@ -116,15 +172,27 @@ def limit_resources(memory_mb: int, file_mb: int) -> None:
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))  # hard too: it cannot be raised back
 
 
-def _detach(work_dir: str, stderr_path: str, threads: int) -> None:
+def _enter(work_dir: str) -> None:
+    """Work in ``work_dir``; if something deleted it, in a fresh folder of our own instead."""
+    try:
+        os.makedirs(work_dir, mode=0o700, exist_ok=True)
+        os.chdir(work_dir)
+    except OSError:
+        import tempfile
+
+        os.chdir(tempfile.mkdtemp(prefix="nnbook-grade-work-"))
+
+
+def _detach(work_dir: str, stderr_fd: int, threads: int) -> None:
     """Own process group, own folder, no terminal I/O, quiet libraries, few threads."""
     if hasattr(os, "setsid"):
         os.setsid()
-    os.chdir(work_dir)
+    _enter(work_dir)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # input() sees end-of-file instead of waiting for ever
     os.dup2(devnull, 1)
-    os.dup2(os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.dup2(stderr_fd, 2)
+    os.close(stderr_fd)
     sys.stdin = open(os.devnull)
     sys.stdout = open(os.devnull, "w")  # nothing the notebook prints is ever read
     sys.stderr = open(os.devnull, "w")  # its warnings neither; fd 2 keeps crash reports
@@ -134,12 +202,17 @@ def _detach(work_dir: str, stderr_path: str, threads: int) -> None:
 
 # --------------------------------------------------------------------------- running the notebook
 
+_transformer = None
+
+
 def to_python(source: str) -> str:
     """Turn IPython syntax (``%magic``, ``!cmd``) into Python calls on ``get_ipython()``."""
+    global _transformer
     if TransformerManager is None:
         return source
     try:
-        return TransformerManager().transform_cell(source)
+        _transformer = _transformer or TransformerManager()  # one per child: building it is slow
+        return _transformer.transform_cell(source)
     except Exception:  # let compile() report the problem
         return source
 
@@ -189,6 +262,9 @@ def run_cell(number: int, source: str, namespace: dict, seconds: float) -> dict:
     except (SyntaxError, ValueError) as exc:
         line = f" (line {exc.lineno})" if getattr(exc, "lineno", None) else ""
         return {**report, "status": "error", "message": f"{type(exc).__name__}: {getattr(exc, 'msg', exc)}{line}"}
+    except (RecursionError, MemoryError) as exc:  # nesting too deep for Python's compiler
+        return {**report, "status": "error", "message": f"{type(exc).__name__}: the cell is too deeply "
+                                                       f"nested for Python to compile"}
     try:
         with time_limit(seconds):
             exec(code, namespace)
@@ -224,24 +300,25 @@ def _run(brief: dict, reporter: Reporter) -> None:
     if brief["cuda"]:
         torch.zeros(1, device="cuda")  # initialise CUDA before the memory limit is measured
     limit_resources(brief["memory_mb"], brief["file_mb"])
+    limit_processes(brief["max_processes"])
     enter_grading_mode()
     namespace, shell = fresh_namespace()
-    cells = []
     for number, source in brief["cells"]:
-        shell.cell_number = number
-        cells.append(run_cell(number, source, namespace, brief["step_seconds"]))
-        reporter.write("cells", {"cells": cells, "skipped": shell.skipped})
+        shell.cell_number, shell.skipped = number, []
+        report = run_cell(number, source, namespace, brief["step_seconds"])
+        reporter.write("cell", {**report, "skipped": shell.skipped})  # one small record per cell
     for question in exercise.questions:
         reporter.write(question.id, observe_question(question, namespace, brief["step_seconds"], brief["cuda"]))
     reporter.write("done", {"done": True})
 
 
-def run(brief: dict, token: str, scratch: str) -> None:
-    """The child's whole life. ``scratch`` holds ``results/``, ``work/`` and ``stderr.txt``."""
+def run(brief: dict, scratch: str, channel: int, stderr_fd: int) -> None:
+    """The child's whole life. ``scratch`` holds its working folder ``work/``; ``channel`` and
+    ``stderr_fd`` are the write ends of its result pipe and its stderr pipe."""
     status = 0
     try:
-        _detach(os.path.join(scratch, "work"), os.path.join(scratch, "stderr.txt"), brief["threads"])
-        _run(brief, Reporter(Path(scratch) / "results", token.encode()))
+        _detach(os.path.join(scratch, "work"), stderr_fd, brief["threads"])
+        _run(brief, Reporter(channel, brief["token"].encode()))
     except BaseException:  # the grader's own failure: leave a traceback for the teacher's notes
         with os.fdopen(2, "w", closefd=False) as stderr:
             traceback.print_exc(file=stderr)

@@ -3,8 +3,8 @@
     nnbook-grade SUBMISSIONS_DIR --out grades.csv --feedback feedback/
     python -m nnbook.grading SUBMISSIONS_DIR --tests private_tests/ --set 01-neurons-and-layers
 
-Exit status: 0 when every notebook was graded (whatever the grades), 2 when the command cannot
-run (no such folder, no notebooks, unknown --set, a private tests folder that does not load).
+Exit status: 0 when every notebook was graded (whatever the grades, and whatever the notebooks do),
+2 when the command cannot run (no such folder, no notebooks, unknown --set, a private tests folder that does not load).
 """
 
 import argparse
@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory", type=int, default=2048,
                         help="MB a submission may allocate on top of the grader's own "
                              "(default: 2048; 0: no limit)")
+    parser.add_argument("--processes", type=int, default=16,
+                        help="processes a submission may run besides its own; more and it is stopped "
+                             "(default: 16; 0: no limit; watched on Linux)")
     parser.add_argument("--workers", type=int, default=None,
                         help="submissions graded at the same time (default: CPU cores, at most 8)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -55,7 +58,7 @@ def main(argv=None) -> int:
     try:
         sets = load_sets(args.tests)
         workers = args.workers or min(8, os.cpu_count() or 1)
-        limits = Limits(timeout=args.timeout, memory_mb=args.memory,
+        limits = Limits(timeout=args.timeout, memory_mb=args.memory, processes=args.processes,
                         threads=max(1, (os.cpu_count() or 1) // workers))
     except Exception as exc:  # a teacher's tests folder can fail in any way; say so and stop
         parser.exit(2, f"nnbook-grade: error: {type(exc).__name__}: {exc}\n")
@@ -63,7 +66,7 @@ def main(argv=None) -> int:
         parser.exit(2, f"nnbook-grade: error: no exercise set named {args.set_name!r}; "
                        f"known sets: {', '.join(sorted(sets))}\n")
     if args.memory and not memory_limit_supported():
-        print("nnbook-grade: warning: the memory limit is only enforced on Linux", file=sys.stderr)
+        print("nnbook-grade: warning: the memory and process limits are only enforced on Linux", file=sys.stderr)
     start = time.monotonic()
     grades = grade_folder(args.submissions, tests_dir=args.tests, set_name=args.set_name, limits=limits,
                           workers=workers, progress=not args.no_progress)

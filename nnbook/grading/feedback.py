@@ -4,7 +4,25 @@ Everything here is deterministic text (no timings, no paths outside the submissi
 solution notebook's stored check outputs can be compared by nbval.
 """
 
-__all__ = ["check_report", "submission_report", "points_text"]
+__all__ = ["check_report", "submission_report", "points_text", "safe_text"]
+
+
+def safe_text(text) -> str:
+    """``text`` with whatever cannot be written as UTF-8 or would break a line made visible.
+
+    File names that are not valid UTF-8 reach Python as lone surrogates ('\\udcff'), and so can
+    exception messages from a notebook: both become backslash escapes, as do control characters
+    (a newline in a file name), so CSV rows and feedback lines stay one line each and writable.
+    """
+    text = str(text)
+    try:  # a file name's undecodable bytes come back as \xe9
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # surrogates that never were bytes: \ud800
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 def points_text(points: float) -> str:
@@ -88,4 +106,9 @@ def submission_report(grade) -> str:
             lines.append(f"  hint: {result.hint}")
     if grade.notes:
         lines += ["", "Notes"] + [f"  - {note}" for note in grade.notes]
-    return "\n".join(lines) + "\n"
+    # Every line made safe: messages come from the notebook and may hold lone surrogates.
+    return "\n".join(_safe_lines(line) for line in lines) + "\n"
+
+
+def _safe_lines(line: str) -> str:
+    return "\n".join(safe_text(part) for part in str(line).split("\n"))

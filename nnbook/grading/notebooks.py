@@ -12,12 +12,15 @@ defines wins. So editing the metadata cannot move a notebook to a set it did not
 
 import ast
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-__all__ = ["Submission", "find_notebooks", "read_submission", "defined_names", "choose_set"]
+from nnbook.grading.feedback import safe_text
+
+__all__ = ["Submission", "looks_like_a_submission", "find_notebooks", "read_submission", "defined_names", "choose_set"]
 
 MAX_NOTEBOOK_BYTES = 50 * 2**20
 _DEFINITION = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=]*)?=(?!=)", re.MULTILINE)
@@ -34,22 +37,57 @@ class Submission:
     error: str = ""  # why it is unreadable; empty when it was read
 
 
+def looks_like_a_submission(name: str) -> bool:
+    """Any name ending in .ipynb, in any case (``Alice.IPYNB`` too)."""
+    return name.lower().endswith(".ipynb") and name.lower() != ".ipynb_checkpoints"
+
+
 def find_notebooks(folder: Path) -> List[Path]:
-    """Every ``.ipynb`` under ``folder`` (sub-folders too, checkpoints skipped), in a stable order."""
-    found = [p for p in Path(folder).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts and p.is_file()]
-    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+    """Every path under ``folder`` that looks like a submission, in a stable order.
+
+    Files, but also folders and links (broken ones included) whose name ends in ``.ipynb`` in any
+    case: those are reported as unreadable rather than silently left out. Sub-folders are searched
+    without following links (so a link loop cannot trap the search); checkpoints are skipped.
+    """
+    folder = Path(folder)
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints"]
+        found += [Path(root, name) for name in files + dirs if looks_like_a_submission(name)]
+    return sorted(found, key=lambda p: os.fsencode(p.relative_to(folder).as_posix()))
 
 
 def read_submission(path: Path, folder: Path) -> Submission:
-    submission = Submission(path=path, name=path.relative_to(folder).as_posix())
+    """Read one submission; every failure becomes ``error`` (a reason), never an exception."""
+    submission = Submission(path=path, name=safe_text(path.relative_to(folder).as_posix()))
     try:
         submission.cells, submission.metadata_set = _parse(path)
     except (OSError, ValueError) as exc:
         submission.error = str(exc)
+    except RecursionError:
+        submission.error = "the file is nested too deeply to be a notebook"
+    except MemoryError:
+        submission.error = "the file needs too much memory to read"
+    except Exception as exc:  # whatever else reading can raise: this submission's problem only
+        submission.error = f"the file could not be read ({type(exc).__name__})"
     return submission
 
 
+def _kind_problem(path: Path) -> str:
+    """Why ``path`` is not a regular file, or ""."""
+    if path.is_symlink() and not path.exists():
+        return "it is a link to something that does not exist"
+    if path.is_dir():
+        return "it is a folder, not a notebook file"
+    if path.exists() and not path.is_file():
+        return "it is not a regular file"
+    return ""
+
+
 def _parse(path: Path):
+    problem = _kind_problem(path)
+    if problem:
+        raise ValueError(problem)
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         raise ValueError(f"the file is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB")
     raw = path.read_bytes()
@@ -61,6 +99,8 @@ def _parse(path: Path):
         raise ValueError("the file is not text (not UTF-8), so it is not a notebook") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"the file is not valid notebook JSON ({exc.msg}, line {exc.lineno})") from None
+    except RecursionError:
+        raise ValueError("the file's JSON is nested too deeply to be a notebook") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise ValueError("the file is JSON but not a Jupyter notebook (it has no list of cells)")
     if nb.get("nbformat", 4) != 4:
@@ -89,7 +129,7 @@ def defined_names(cells) -> set:
     for _, source in cells:
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError):  # magics or a student's typo: fall back to a line scan
+        except Exception:  # magics, a typo, nesting too deep for the parser: fall back to a line scan
             names.update(a or b for a, b in _DEFINITION.findall(source))
             continue
         for node in tree.body:

@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import torch
 
-from nnbook.grading.values import compare, encode
+from nnbook.grading.values import compare, encode, owned
 
 __all__ = ["GradingTimeout", "CaseResult", "QuestionResult", "plan", "observe", "judge",
            "summarize", "check_answer", "STATUSES"]
@@ -120,10 +120,11 @@ def judge(question, key: str, case, device: str, observation: Optional[dict]) ->
         return CaseResult(key, False, f"raised {error}", case.hint)
     expected = encode(question.run(question.reference, _fresh_args(case)))
     try:
-        problem = _compare_output(question, expected, observation["output"], device)
-        problem = problem or _changed_argument(question, _fresh_args(case), observation["args_after"], device)
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-        # Observations come from the student's process: malformed ones are wrong, not fatal.
+        # Rebuilt from plain data first: what the student's process sent is never used as it came.
+        output, args_after = owned(observation["output"]), owned(observation["args_after"])
+        problem = _compare_output(question, expected, output, device)
+        problem = problem or _changed_argument(question, _fresh_args(case), args_after, device)
+    except Exception:  # observations come from the student's process: malformed ones are wrong, not fatal
         problem = "the grader could not read what this case returned"
     return CaseResult(key, problem is None, problem or "", "" if problem is None else case.hint)
 

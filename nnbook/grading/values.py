@@ -21,7 +21,7 @@ import numbers
 
 import torch
 
-__all__ = ["encode", "describe", "compare", "tolerances"]
+__all__ = ["encode", "plain_tensor", "owned", "describe", "compare", "tolerances", "Unconvertible"]
 
 # Answers bigger than this are described but not copied: they are wrong for every exercise we
 # set, and copying them could exhaust memory or the result file's size limit.
@@ -33,7 +33,7 @@ MAX_TEXT = 200
 
 def encode(value, depth: int = 0):
     """Return the plain-data form of ``value`` (see the module docstring)."""
-    if isinstance(value, torch.Tensor):
+    if issubclass(type(value), torch.Tensor):  # type() cannot be faked, unlike isinstance's __class__
         return _encode_tensor(value)
     if isinstance(value, bool):
         return ("bool", value)
@@ -54,17 +54,78 @@ def encode(value, depth: int = 0):
     return ("other", _type_name(value), _short_repr(value))
 
 
+class Unconvertible(Exception):
+    """A returned tensor that cannot be turned into a plain one."""
+
+
+def plain_tensor(t: torch.Tensor):
+    """(device type, a plain dense CPU copy of ``t``): the grader's own tensor, made from the data.
+
+    Attributes are read through torch's C getters with ``__torch_function__`` switched off, so a
+    subclass cannot lie about its dtype, shape or device; the copy is checked to be exactly a
+    ``torch.Tensor``, so none of the subclass's methods survives. Anything that fails raises
+    :class:`Unconvertible` with the reason.
+    """
+    base = torch._C.TensorBase
+    try:
+        with torch._C.DisableTorchFunction():
+            device = base.device.__get__(t)
+            layout = base.layout.__get__(t)
+            numel = base.numel(t)
+            if device.type == "meta":
+                return device.type, None, "it holds no values (meta device)"
+            if layout != torch.strided:
+                return device.type, None, f"it is a {layout} tensor, not a dense one"
+            if numel > MAX_TENSOR_ELEMENTS:
+                return device.type, None, f"it has {numel:,} elements, too many to compare"
+            values = base.contiguous(base.to(base.detach(t), "cpu", copy=True))
+    except Exception as exc:
+        raise Unconvertible(f"{type(exc).__name__}") from None
+    if type(values) is not torch.Tensor:  # a __torch_dispatch__ subclass that will not let go
+        raise Unconvertible(f"copying it gave a {type(values).__name__}")
+    return device.type, values, ""
+
+
 def _encode_tensor(t: torch.Tensor):
-    head = ("tensor", t.device.type, str(t.dtype), tuple(int(n) for n in t.shape))
-    if t.device.type == "meta":
-        return head + (None, "it holds no values (meta device)")
-    if t.layout != torch.strided:
-        return head + (None, f"it is a {t.layout} tensor, not a dense one")
-    if t.numel() > MAX_TENSOR_ELEMENTS:
-        return head + (None, f"it has {t.numel():,} elements, too many to compare")
-    # A plain dense CPU copy: subclasses, autograd history and storage sharing stay behind.
-    values = t.detach().to("cpu", copy=True).contiguous().as_subclass(torch.Tensor)
-    return head + (values, "")
+    try:
+        device, values, note = plain_tensor(t)
+    except Unconvertible as exc:
+        return ("other", _type_name(t), f"could not be converted into a plain tensor ({exc})")
+    if values is None:
+        base = torch._C.TensorBase
+        with torch._C.DisableTorchFunction():
+            return ("tensor", device, str(base.dtype.__get__(t)), tuple(int(n) for n in base.shape.__get__(t)),
+                    None, note)
+    # dtype and shape are read from the plain copy, the data itself.
+    return ("tensor", device, str(values.dtype), tuple(values.shape), values, "")
+
+
+def owned(encoded, depth: int = 0):
+    """An encoded value as it came from a submission, checked and rebuilt by the grader: plain
+    Python and exact ``torch.Tensor`` objects only, each tensor's dtype and shape read from its
+    data. Raises ValueError for anything else (a malformed observation is that case's failure)."""
+    if depth > MAX_DEPTH + 2 or not isinstance(encoded, (tuple, list)) or not encoded:
+        raise ValueError("malformed value")
+    kind = encoded[0]
+    if kind == "tensor":
+        _, device, dtype, shape, values, note = encoded
+        if values is None:
+            return ("tensor", str(device), str(dtype), tuple(int(n) for n in shape), None, str(note))
+        if type(values) is not torch.Tensor or values.layout != torch.strided:
+            raise ValueError("not a plain tensor")
+        return ("tensor", str(device), str(values.dtype), tuple(values.shape), values, "")
+    if kind in ("tuple", "list"):
+        return (kind, [owned(item, depth + 1) for item in encoded[1]])
+    if kind == "dict":
+        return (kind, [(str(k), owned(v, depth + 1)) for k, v in encoded[1]])
+    if kind in ("int", "float", "bool", "str") and type(encoded[1]).__name__ == {"int": "int", "float": "float",
+                                                                                  "bool": "bool", "str": "str"}[kind]:
+        return (kind, encoded[1])
+    if kind == "none":
+        return ("none",)
+    if kind == "other":
+        return ("other",) + tuple(str(item) for item in encoded[1:3])
+    raise ValueError("malformed value")
 
 
 def _type_name(value) -> str:
@@ -99,6 +160,8 @@ def describe(encoded) -> str:
         return f"a {kind} of {count} item{'s' if count != 1 else ''}"
     if kind == "dict":
         return f"a dict with {len(encoded[1])} keys"
+    if len(encoded) > 2 and str(encoded[2]).startswith("could not be"):
+        return f"a {encoded[1]} object that {encoded[2]}"
     return f"a {encoded[1]} object"
 
 
