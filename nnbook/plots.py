@@ -54,6 +54,11 @@ class Redraw(NamedTuple):
     shape: tuple
     build: Callable
     update: Callable
+    # moving(state) -> the artists the last update drew, optional. When given, everything else
+    # must be drawn before them and never overlap them after them (in Agg's order: by figure
+    # axes, then zorder), so that a picture of everything else can be drawn once and only these
+    # drawn over it for each frame.
+    moving: Callable = None
 
 
 def _neuron_map_build(activation, extent, resolution, figsize, dpi):
@@ -72,12 +77,21 @@ def _neuron_map_build(activation, extent, resolution, figsize, dpi):
     colorbar_ax = fig.add_axes((0.80, 0.12, 0.035, 0.78))
     image = ax.imshow(np.zeros((int(resolution),) * 2), origin="lower",
                       extent=(-extent, extent, -extent, extent),
-                      cmap="RdBu_r", vmin=vmin, vmax=vmax, interpolation="bilinear")
+                      cmap="RdBu_r", vmin=vmin, vmax=vmax, interpolation="bilinear", zorder=1)
+    # Frame and ticks first, then what moves (image, boundary, arrow, legend, title) on top: the
+    # frames of an interactive figure then redraw only what moves (Redraw.moving).
+    ax.set_axisbelow(True)
+    for spine in ax.spines.values():
+        spine.set_zorder(0.5)
     fig.colorbar(image, cax=colorbar_ax, label=f"output a = {activation}(z)",
                  extend={"relu": "max", "identity": "both"}.get(activation, "neither"))
     ax.set(xlabel="x₁", ylabel="x₂")
     return dict(fig=fig, ax=ax, image=image, fn=fn, x1=x1, x2=x2, extent=extent,
                 activation=activation, moving=[])
+
+
+def _neuron_map_moving(state):
+    return [state["image"], *state["moving"], state["ax"].title]
 
 
 def _neuron_map_update(state, w1=1.0, w2=1.0, b=0.0):
@@ -104,8 +118,10 @@ def _neuron_map_update(state, w1=1.0, w2=1.0, b=0.0):
         title = "z = " + _linear_formula(w1, w2, b)
     else:
         title = f"w = 0: the output is {activation}({b:g}) everywhere"
-    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), title=title, aspect="equal")
-    ax.title.set_fontsize("medium")
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal")
+    # A fixed height (y=1) rather than matplotlib's automatic one, which depends on the text and
+    # would move a title drawn over the unmoving rest of the figure (Redraw.moving).
+    ax.set_title(title, fontsize="medium", y=1.0)
     return fig
 
 
@@ -128,7 +144,8 @@ def neuron_output_map(w1=1.0, w2=1.0, b=0.0, activation="sigmoid", *, extent=3.0
 
 
 neuron_output_map.redraw = Redraw(shape=("activation", "extent", "resolution", "figsize", "dpi"),
-                                  build=_neuron_map_build, update=_neuron_map_update)
+                                  build=_neuron_map_build, update=_neuron_map_update,
+                                  moving=_neuron_map_moving)
 
 
 def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.4), dpi=100):

@@ -87,11 +87,15 @@ class FrameRenderer:
         redraw = getattr(plot, "redraw", None) if reuse else None
         self.redraw = redraw if redraw is not None and callable(getattr(redraw, "update", None)) else None
         self._states = {}  # shape arguments (repr) -> state of a built figure
+        self._backgrounds = {}  # the same key -> pixels of everything that does not move
 
     def figure(self, kwargs: dict) -> Figure:
         """The plotting function's figure for ``kwargs``: a fresh call, or a built one moved there."""
+        return self._moved(kwargs)[0]
+
+    def _moved(self, kwargs: dict):
         if self.redraw is None:
-            return self.plot(**kwargs)
+            return self.plot(**kwargs), None, None
         bound = inspect.signature(self.plot).bind(**kwargs)
         bound.apply_defaults()
         shape = {name: bound.arguments[name] for name in self.redraw.shape}
@@ -99,19 +103,46 @@ class FrameRenderer:
         if key not in self._states:
             self._states[key] = self.redraw.build(**shape)
         values = {k: v for k, v in bound.arguments.items() if k not in shape}
-        return self.redraw.update(self._states[key], **values)
+        return self.redraw.update(self._states[key], **values), self._states[key], key
+
+    def _pixels(self, figure, state, key) -> np.ndarray:
+        """Draw ``figure``; when the plotting function names what moves, draw only that over a
+        picture of the rest made once (matplotlib's "blitting"), in the order a full draw uses."""
+        if state is None or self.redraw.moving is None:
+            return rasterize(figure)
+        moving = list(self.redraw.moving(state))
+        canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+        if key not in self._backgrounds:
+            shown = [artist.get_visible() for artist in moving]
+            for artist in moving:
+                artist.set_visible(False)
+            canvas.draw()
+            self._backgrounds[key] = canvas.copy_from_bbox(figure.bbox)
+            for artist, visible in zip(moving, shown):
+                artist.set_visible(visible)
+        canvas.restore_region(self._backgrounds[key])
+        renderer = canvas.get_renderer()
+        order = {id(artist): i for i, artist in enumerate(moving)}
+        for axes in figure.axes:  # a full draw's order: axes by axes, then by zorder, stably
+            mine = [a for a in axes.get_children() if id(a) in order]
+            for artist in sorted(mine, key=lambda a: a.get_zorder()):
+                artist.draw(renderer)
+                del order[id(artist)]
+        if order:
+            raise ValueError("Redraw.moving named artists outside the figure's axes")
+        return np.asarray(canvas.buffer_rgba()).copy()
 
     def render(self, kwargs: dict):
         """``(encoded bytes, (width, height))`` of the frame for ``kwargs``."""
         name = getattr(self.plot, "__name__", self.plot)
         try:
-            figure = self.figure(kwargs)
+            figure, state, key = self._moved(kwargs)
         except Exception as exc:
             args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
             raise RuntimeError(f"{name}({args}) failed: {exc}") from exc
         if not isinstance(figure, Figure):
             raise TypeError(f"{name} must return a matplotlib Figure, got {type(figure).__name__}")
-        pixels = rasterize(figure)
+        pixels = self._pixels(figure, state, key)
         height, width = pixels.shape[:2]
         return encode_image(pixels, self.image_format, self.quality), (width, height)
 
