@@ -118,6 +118,14 @@ def assert_quiet(page) -> None:
 FRAME_FILE = re.compile(r"(?:\.\./)*_images/nnbook/[0-9a-f]{20}\.(?:webp|png|jpeg)")
 
 
+# Whether the browser has received every one of these (page-relative) URLs (Resource Timing).
+ALL_FETCHED = """(urls) => {
+  const done = new Set(performance.getEntriesByType("resource")
+                         .filter((e) => e.responseEnd > 0).map((e) => e.name));
+  return urls.every((u) => done.has(new URL(u, document.baseURI).href));
+}"""
+
+
 def frame_requests(page) -> list:
     return [url for url in page.nnbook_requests if "/_images/nnbook/" in url]
 
@@ -147,9 +155,13 @@ def test_chapter_one_figure_moves_with_every_control_offline(site_url, browser_p
         if not is_near:
             assert not others & requested, f"{figure['id']} fetched frames before it was near"
     # Once a figure scrolls into view, its frames are fetched in the background.
+    page.evaluate("() => performance.setResourceTimingBufferSize(100000)")  # default: 250
     for figure in figures:
         page.locator(f"#{figure['id']}").scroll_into_view_if_needed()
-        page.wait_for_load_state("networkidle")
+        try:
+            page.wait_for_function(ALL_FETCHED, arg=figure["frames"], timeout=30_000)
+        except Exception:
+            pass  # reported below, with the frames that did not come
         fetched = {url.rsplit("/", 1)[1] for url in frame_requests(page)}
         missing = {src.rsplit("/", 1)[1] for src in figure["frames"]} - fetched
         assert not missing, f"{figure['id']}: {len(missing)} frames not fetched after scrolling to it"

@@ -43,7 +43,12 @@ _SCRIPT = """<script>
   var loaded = null;
   function preload() {
     if (loaded) return;
-    loaded = frames.map(function (src) { var img = new Image(); img.src = src; return img; });
+    loaded = frames.map(function (src) {
+      var img = new Image();
+      img.fetchPriority = "low";  // behind the frame on screen, which is asked for first
+      img.src = src;
+      return img;
+    });
   }
   function show() {
     var index = 0;
@@ -58,7 +63,7 @@ _SCRIPT = """<script>
     });
     if (image.getAttribute("src") !== frames[index]) image.src = frames[index];
   }
-  function moved() { preload(); show(); }
+  function moved() { show(); preload(); }
   controls.forEach(function (control) {
     control.addEventListener("input", moved);
     control.addEventListener("change", moved);
