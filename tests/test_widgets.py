@@ -27,6 +27,7 @@ from nnbook import plots
 from nnbook.widgets import (Dropdown, FrameBudgetError, InteractiveFigure, Slider,
                             interactive_figure, live)
 from nnbook.widgets.frames import rasterize
+from nnbook.widgets.static import flat_index
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -522,3 +523,30 @@ def test_an_error_in_a_worker_process_names_the_arguments(monkeypatch):
     with pytest.raises(RuntimeError, match=r"neuron_output_map\(.*extent=-1.*\) failed"):
         InteractiveFigure(plots.neuron_output_map, NEURON_GRID, alt="neuron",
                           fixed={"extent": -1}, max_bytes=1e9).frames()
+
+
+# --------------------------------------------------------------------------- on the built site
+
+def test_the_site_extension_moves_frames_into_files_named_by_their_bytes(tmp_path):
+    """book/_ext/figure_frames.py: the page keeps URLs, the files hold the very frames."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import figure_frames
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    figure = swatch_figure()
+    html = figure.static_html()
+    page = figure_frames.extract_frames(html, tmp_path, lambda name: "../" + name)
+    assert "data:image" not in page
+    parsed = StaticFigure(page)
+    files = [tmp_path / url.removeprefix("../") for url in parsed.frames]
+    assert [f.read_bytes() for f in files] == figure.frames()
+    assert len(set(parsed.frames)) == len(parsed.frames)
+    assert all(re.fullmatch(r"\.\./_images/nnbook/[0-9a-f]{20}\.png", url) for url in parsed.frames)
+    (image,) = parsed.images
+    assert image["src"] == parsed.frames[flat_index(figure.default_position, figure.shape)]
+    # Twice over the same output: the same page, no new files.
+    assert figure_frames.extract_frames(html, tmp_path, lambda name: "../" + name) == page
+    assert len(list((tmp_path / "_images" / "nnbook").iterdir())) == len(figure)
+    with pytest.raises(ValueError, match="not a base64 image data URI"):
+        figure_frames.frame_file(tmp_path, "data:text/plain;base64,aGk=")
