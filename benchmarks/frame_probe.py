@@ -5,7 +5,7 @@ is measured on copies of itself (the notebook's own figure is left as a reader's
 
 - the whole frame grid rendered three ways: a fresh figure per frame in one process (how frames
   were rendered before figures were moved in place; ``fresh_sample`` frames of it), one figure
-  moved from frame to frame in one process, and the same split over worker processes;
+  moved from frame to frame in one process, and the same split over one worker process per core;
 - the live figure's redraw latency: each control moved through all its values (the others at
   their defaults) on a figure that has rendered only its default frame, ``repeat`` times, the
   time from setting the widget's value to the new ``<img>`` being in place.
@@ -78,7 +78,8 @@ def _latency(fig, repeat):
 
 
 def measure(fig, fresh_sample=None, repeat=3) -> dict:
-    workers = frames_module.frame_workers(len(fig))
+    # One process per core, however busy the machine is now (frame_workers would take fewer).
+    workers = min(len(os.sched_getaffinity(0)), 8)
     fresh, fresh_frames = _time_grid(fig, 1, reuse=False, sample=fresh_sample)
     moved, frames = _time_grid(fig, 1, reuse=True)
     parallel, parallel_frames = _time_grid(fig, max(workers, 1), reuse=True)

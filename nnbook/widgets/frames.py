@@ -159,9 +159,11 @@ MIN_PARALLEL_FRAMES = 16  # below this, starting processes costs more than it sa
 
 
 def frame_workers(count: int) -> int:
-    """How many processes render ``count`` frames: the CPU cores this process may use (at most
-    8), or ``$NNBOOK_FRAME_WORKERS``; 1 (no processes) for a small grid or without ``fork``
-    (only Linux forks safely here: macOS's system libraries do not survive ``fork``)."""
+    """How many processes render ``count`` frames: ``$NNBOOK_FRAME_WORKERS`` if set, else the
+    CPU cores this process may use that are idle (cores minus the 1-minute load average, at most
+    8: on a machine busy with other work, more processes only take turns on the same cores);
+    1 (no processes) for a small grid or without ``fork`` (only Linux forks safely here: macOS's
+    system libraries do not survive ``fork``)."""
     setting = os.environ.get(WORKERS_ENV, "").strip()
     if setting:
         if not setting.isdigit():
@@ -169,7 +171,8 @@ def frame_workers(count: int) -> int:
         workers = int(setting)
     else:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = min(cores or 1, 8)
+        busy = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        workers = min(int((cores or 1) - busy + 0.5), 8)
     if count < MIN_PARALLEL_FRAMES or not sys.platform.startswith("linux"):
         return 1
     return max(1, min(workers, count // 4))
@@ -208,9 +211,9 @@ def render_many(plot, kwargs_list, image_format: str, quality: int, renderer=Non
     renderer = renderer or FrameRenderer(plot, image_format, quality)
     workers = frame_workers(len(kwargs_list))
     if workers > 1 and _picklable((plot, kwargs_list)):
-        # Several chunks per worker, so that a worker slowed by a busy core does not hold up the
-        # rest; each chunk builds its figures once.
-        chunks = min(len(kwargs_list), 4 * workers)
+        # One contiguous chunk per worker: each chunk builds its figures (and the picture of
+        # their unmoving parts) once, which costs about two fresh frames.
+        chunks = workers
         bounds = [round(i * len(kwargs_list) / chunks) for i in range(chunks + 1)]
         context = multiprocessing.get_context("fork")
         with warnings.catch_warnings():
