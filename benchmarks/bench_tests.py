@@ -28,7 +28,8 @@ def run(command) -> dict:
     seconds = time.perf_counter() - start
     lines = [line for line in result.stdout.strip().splitlines() if line.strip()]
     return {"command": " ".join(command), "seconds": seconds, "returncode": result.returncode,
-            "summary": lines[-1].strip("= ") if lines else result.stderr.strip()[-300:]}
+            "summary": lines[-1].strip("= ") if lines else result.stderr.strip()[-300:],
+            "failed": [line for line in lines if line.startswith(("FAILED", "ERROR"))]}
 
 
 def main(argv=None) -> dict:
@@ -43,6 +44,8 @@ def main(argv=None) -> dict:
         print(f"{' '.join(command)} (run {i + 1}/{args.repeat}) ...", flush=True)
         runs.append(run(command))
         print(f"  {runs[-1]['seconds']:.0f} s, exit status {runs[-1]['returncode']}: {runs[-1]['summary']}")
+        for line in runs[-1]["failed"]:
+            print(f"  {line}")
     seconds = report.median([r["seconds"] for r in runs])
     data = {"what": ".ci/run" if args.ci else "pytest", "runs": runs, "median_s": seconds,
             "ci_target_s": CI_TARGET_S, "passed": all(r["returncode"] == 0 for r in runs)}
