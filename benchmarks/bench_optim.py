@@ -3,20 +3,30 @@
 The model is a ~1M-parameter MLP (1024-768-256-10, six tensors) with fixed random gradients;
 only ``optimizer.step()`` is timed (warm-up, then the median over interleaved rounds).
 Compared: ``nnbook.optim`` against ``torch.optim`` with ``foreach=False`` (the same per-tensor
-loop; target: within 1.5x on the CPU) and with torch's default (on CUDA its multi-tensor
-"foreach" kernels; on the CPU the same per-tensor loop).
+loop; target: within 1.5x on the CPU), with torch's default (on CUDA its multi-tensor
+"foreach" kernels; on the CPU the same per-tensor loop), and with ``fused=True`` where torch
+offers it for the optimizer and device (one kernel for all tensors; "-" where it does not).
+Prints a table per device and writes ``benchmarks/results/optim.json`` (``--out``).
 
     python benchmarks/bench_optim.py                 # CPU, and CUDA when present
     python benchmarks/bench_optim.py --device cpu --rounds 30 --threads 1
+    python benchmarks/bench_optim.py --quick         # 5 rounds of 5 steps
 """
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
 import nnbook.optim
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report  # noqa: E402
+
+RATIO_TARGET = 1.5  # ours / torch's foreach=False
 
 CONFIGS = [
     ("SGD", dict(lr=0.01, momentum=0.9)),
@@ -69,45 +79,73 @@ def time_steps(optimizers, device, rounds, steps_per_round):
     return {key: statistics.median(values) for key, values in times.items()}
 
 
+def fused(name, params, kwargs):
+    """torch's fused optimizer for these parameters, or None where torch has none."""
+    try:
+        optimizer = getattr(torch.optim, name)(params, fused=True, **kwargs)
+        optimizer.step()  # some combinations are refused only at the first step
+    except (TypeError, RuntimeError, ValueError):
+        return None
+    return optimizer
+
+
 def run(device, rounds, steps_per_round):
     params = mlp_parameters(device)
     count = sum(p.numel() for p in params)
-    print(f"\n{device.type.upper()}: MLP with {count:,} parameters in {len(params)} tensors, "
-          f"{torch.get_num_threads()} threads, ms per step (median of {rounds} rounds "
-          f"of {steps_per_round} steps)\n")
-    width = max(len(label(name, kwargs)) for name, kwargs in CONFIGS)
-    header = (f"{'optimizer':<{width}} {'nnbook':>8} {'foreach=False':>14} {'default':>8} "
-              f"{'ours/False':>11} {'ours/default':>13}")
-    print(header)
-    print("-" * len(header))
+    title = (f"{device.type.upper()}: MLP with {count:,} parameters in {len(params)} tensors, "
+             f"{torch.get_num_threads()} threads, ms per step (median of {rounds} rounds "
+             f"of {steps_per_round} steps)")
+    rows = []
     for name, kwargs in CONFIGS:
         optimizers = {
             "ours": getattr(nnbook.optim, name)(params, **kwargs),
             "plain": getattr(torch.optim, name)(params, foreach=False, **kwargs),
             "default": getattr(torch.optim, name)(params, **kwargs),
         }
+        fast = fused(name, params, kwargs)
+        if fast is not None:
+            optimizers["fused"] = fast
         ms = {key: 1e3 * t for key, t in time_steps(optimizers, device, rounds,
                                                     steps_per_round).items()}
-        print(f"{label(name, kwargs):<{width}} {ms['ours']:8.3f} {ms['plain']:14.3f} {ms['default']:8.3f} "
-              f"{ms['ours'] / ms['plain']:11.2f} {ms['ours'] / ms['default']:13.2f}")
+        rows.append({"device": device.type, "optimizer": label(name, kwargs), "nnbook_ms": ms["ours"],
+                     "foreach_false_ms": ms["plain"], "default_ms": ms["default"],
+                     "fused_ms": ms.get("fused"), "ours_over_false": ms["ours"] / ms["plain"],
+                     "ours_over_default": ms["ours"] / ms["default"],
+                     "within_target": ms["ours"] / ms["plain"] <= RATIO_TARGET})
+    report.print_table([("optimizer", "optimizer"), ("nnbook_ms", "nnbook"),
+                        ("foreach_false_ms", "foreach=False"), ("default_ms", "default"),
+                        ("fused_ms", "fused"), ("ours_over_false", "ours/False"),
+                        ("ours_over_default", "ours/default")], rows, title="\n" + title)
+    return {"device": device.type, "parameters": count, "tensors": len(params),
+            "threads": torch.get_num_threads(), "rounds": rounds, "steps_per_round": steps_per_round,
+            "rows": rows}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda", "all"], default="all")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--steps-per-round", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="5 rounds of 5 steps")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (default: torch's choice)")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, default=report.RESULTS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.steps_per_round = 5, 5
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = ["cpu", "cuda"] if args.device == "all" else [args.device]
+    results, skipped = [], []
     for name in devices:
         if name == "cuda" and not torch.cuda.is_available():
             print("\nCUDA: no GPU on this machine, skipped")
+            skipped.append("cuda")
             continue
-        run(torch.device(name), args.rounds, args.steps_per_round)
+        results.append(run(torch.device(name), args.rounds, args.steps_per_round))
+    data = {"devices": results, "skipped": skipped, "ratio_target": RATIO_TARGET}
+    report.write("optim", data, args.out)
+    return data
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ printed beside the grid's total for that reason).
 """
 
 import argparse
+import inspect
 import statistics
 import time
 
@@ -54,7 +55,7 @@ GRIDS = {
 
 
 def check_every_function_has_cases():
-    functions = [name for name in plots.__all__ if callable(getattr(plots, name))]
+    functions = [name for name in plots.__all__ if inspect.isfunction(getattr(plots, name))]
     missing = [name for name in functions if name not in CASES]
     if missing:
         raise SystemExit(f"add benchmark cases for {missing} to CASES in {__file__}")

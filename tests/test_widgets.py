@@ -27,6 +27,7 @@ from nnbook import plots
 from nnbook.widgets import (Dropdown, FrameBudgetError, InteractiveFigure, Slider,
                             interactive_figure, live)
 from nnbook.widgets.frames import rasterize
+from nnbook.widgets.static import flat_index
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -449,3 +450,103 @@ def test_in_a_real_kernel_the_cell_output_carries_both_versions():
     parsed = StaticFigure(output.data["text/html"])
     assert static_controls(parsed) == {"red": ("red", ["0", "0.5", "1"], "0.5")}
     assert len(parsed.frames) == 3
+
+
+# --------------------------------------------------------------------------- when and how fast
+
+def test_without_the_switch_a_reader_gets_the_live_figure_and_one_frame(monkeypatch):
+    """A reader's own run in Jupyter: no pre-rendering, the live widget and a preview."""
+    monkeypatch.delenv("NNBOOK_STATIC_FRAMES", raising=False)
+    monkeypatch.setattr(live, "in_kernel", lambda: True)
+    figure = swatch_figure()
+    assert len(figure._frames) == 1
+    bundle = figure._repr_mimebundle_()
+    assert WIDGET_VIEW in bundle and "nnbook-figure-frames" not in bundle["text/html"]
+    assert len(figure._frames) == 1  # displaying it rendered nothing more
+    monkeypatch.setenv("NNBOOK_STATIC_FRAMES", "1")
+    assert "nnbook-figure-frames" in figure._repr_mimebundle_()["text/html"]
+    assert len(figure._frames) == len(figure)
+
+
+@pytest.mark.parametrize("value, wanted", [("1", True), ("yes", True), ("0", False), ("", False)])
+def test_the_switch_reads_the_environment(monkeypatch, value, wanted):
+    from nnbook.widgets import static_frames_wanted
+
+    monkeypatch.setenv("NNBOOK_STATIC_FRAMES", value)
+    assert static_frames_wanted() is wanted
+
+
+NEURON_GRID = dict(w1=Slider([-3.0, 0.0, 3.0]), w2=Slider([-3.0, 0.0, 3.0], default=3.0),
+                   b=Slider([-2.0, 2.0]), activation=Dropdown(sorted(plots.ACTIVATIONS)))
+
+
+def test_moved_figures_draw_byte_for_byte_what_the_plotting_function_draws(monkeypatch):
+    """Every frame made by moving one figure equals a fresh call of the plotting function,
+    encoded the same way: the same bytes, for every activation, both signs and w = 0."""
+    from nnbook.widgets.frames import FrameRenderer, encode_image
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    assert plots.neuron_output_map.redraw is not None
+    figure = InteractiveFigure(plots.neuron_output_map, NEURON_GRID, alt="neuron", max_bytes=1e9)
+    assert figure._renderer.redraw is plots.neuron_output_map.redraw
+    frames = figure.frames()
+    assert len(figure._renderer._states) == len(plots.ACTIVATIONS)  # one built figure each
+    for position, frame in zip(figure.positions(), frames):
+        fresh = rasterize(plots.neuron_output_map(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+    assert FrameRenderer(plots.neuron_output_map, "webp", 70, reuse=False).redraw is None
+
+
+def test_frames_rendered_by_worker_processes_equal_those_rendered_here(monkeypatch):
+    from nnbook.widgets import frames as frames_module
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "2")
+    assert frames_module.frame_workers(72) == 2 and frames_module.frame_workers(8) == 1
+    parallel = InteractiveFigure(plots.neuron_output_map, NEURON_GRID, alt="neuron",
+                                 fixed={"resolution": 21}, max_bytes=1e9).frames()
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    serial = InteractiveFigure(plots.neuron_output_map, NEURON_GRID, alt="neuron",
+                               fixed={"resolution": 21}, max_bytes=1e9).frames()
+    assert parallel == serial and len(set(serial)) == len(serial)
+
+
+def test_a_bad_worker_count_is_a_clear_error(monkeypatch):
+    from nnbook.widgets.frames import frame_workers
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "two")
+    with pytest.raises(ValueError, match="NNBOOK_FRAME_WORKERS must be a whole number"):
+        frame_workers(100)
+
+
+def test_an_error_in_a_worker_process_names_the_arguments(monkeypatch):
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "2")
+    with pytest.raises(RuntimeError, match=r"neuron_output_map\(.*extent=-1.*\) failed"):
+        InteractiveFigure(plots.neuron_output_map, NEURON_GRID, alt="neuron",
+                          fixed={"extent": -1}, max_bytes=1e9).frames()
+
+
+# --------------------------------------------------------------------------- on the built site
+
+def test_the_site_extension_moves_frames_into_files_named_by_their_bytes(tmp_path):
+    """book/_ext/figure_frames.py: the page keeps URLs, the files hold the very frames."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import figure_frames
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    figure = swatch_figure()
+    html = figure.static_html()
+    page = figure_frames.extract_frames(html, tmp_path, lambda name: "../" + name)
+    assert "data:image" not in page
+    parsed = StaticFigure(page)
+    files = [tmp_path / url.removeprefix("../") for url in parsed.frames]
+    assert [f.read_bytes() for f in files] == figure.frames()
+    assert len(set(parsed.frames)) == len(parsed.frames)
+    assert all(re.fullmatch(r"\.\./_images/nnbook/[0-9a-f]{20}\.png", url) for url in parsed.frames)
+    (image,) = parsed.images
+    assert image["src"] == parsed.frames[flat_index(figure.default_position, figure.shape)]
+    # Twice over the same output: the same page, no new files.
+    assert figure_frames.extract_frames(html, tmp_path, lambda name: "../" + name) == page
+    assert len(list((tmp_path / "_images" / "nnbook").iterdir())) == len(figure)
+    with pytest.raises(ValueError, match="not a base64 image data URI"):
+        figure_frames.frame_file(tmp_path, "data:text/plain;base64,aGk=")

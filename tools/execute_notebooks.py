@@ -8,9 +8,13 @@ This is how every committed output is produced: one fresh kernel per notebook, c
 to the notebook's folder, no timing metadata and no widget state (so a re-run changes nothing
 that did not really change). After running the solutions, regenerate exercises/ with
 ``python tools/make_exercises.py``.
+
+The kernel runs with ``NNBOOK_STATIC_FRAMES=1``, so interactive figures store every frame of
+their static version (a reader's own run renders only the live figure; see ``nnbook.widgets``).
 """
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def execute(path: Path, timeout: int = 1200) -> None:
+    from nnbook.widgets import STATIC_FRAMES_ENV
+
+    os.environ[STATIC_FRAMES_ENV] = "1"  # the kernel inherits it
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},

@@ -4,19 +4,23 @@ import hashlib
 import inspect
 import itertools
 import math
+import os
 from collections import Counter
 
 from nnbook.widgets import live, static
 from nnbook.widgets.controls import Dropdown, Slider
-from nnbook.widgets.frames import check_format, data_uri, render_frame
+from nnbook.widgets.frames import FrameRenderer, check_format, data_uri, frame_workers, render_many
 
-__all__ = ["InteractiveFigure", "FrameBudgetError", "interactive_figure", "MAX_FIGURE_BYTES"]
+__all__ = ["InteractiveFigure", "FrameBudgetError", "interactive_figure", "MAX_FIGURE_BYTES",
+           "STATIC_FRAMES_ENV", "static_frames_wanted"]
 
-# What one figure's frames may add to a page, counted as the data-URI text the page carries
-# (base64 makes that 4/3 of the encoded bytes). A chapter page must stay under 5 MB
-# (tests/test_site.py measures every one, counting the ~2.2 MB of theme scripts, MathJax and
-# styles every page loads), so a page has room for two full figures and the prose; a third
-# needs smaller grids or frames (fixed={"dpi": 64}, a lower quality).
+# Set (to "1") by whatever executes a notebook to store its outputs; see nnbook.widgets.
+STATIC_FRAMES_ENV = "NNBOOK_STATIC_FRAMES"
+
+# What one figure's frames may weigh, counted as the data-URI text the notebook output carries
+# (base64 makes that 4/3 of the encoded bytes). On the site the frames are separate image files
+# (book/_ext/site_fixes.py writes them), fetched once the figure scrolls into view or a control
+# moves, so this bounds what a reader who reaches the figure downloads, not the page's first load.
 MAX_FIGURE_BYTES = 1_500_000
 
 # Figure ids are a hash of the figure's description plus, for a repeat of the same description
@@ -47,6 +51,7 @@ class InteractiveFigure:
         self.default_position = tuple(control.default_index for control in self.controls.values())
         self.size = None  # (width, height) in pixels, known after the first frame
         self._frames = {}
+        self._renderer = FrameRenderer(plot, image_format, quality)
         self.id = _unique_id(self._description())
 
     # ----------------------------------------------------------------- checks and identity
@@ -100,28 +105,39 @@ class InteractiveFigure:
         """The encoded frame at a grid position, rendered on first use."""
         position = tuple(position)
         if position not in self._frames:
-            image, size = render_frame(self.plot, self.kwargs_at(position), self.image_format,
-                                       self.quality)
-            if self.size is None:
-                self.size = size
-            elif size != self.size:
-                raise ValueError(f"frames must all have one size: {self.kwargs_at(position)} gave "
-                                 f"{size}, earlier frames {self.size}")
-            self._frames[position] = image
+            self._store(position, *self._renderer.render(self.kwargs_at(position)))
         return self._frames[position]
+
+    def _store(self, position, image, size):
+        if self.size is None:
+            self.size = size
+        elif size != self.size:
+            raise ValueError(f"frames must all have one size: {self.kwargs_at(position)} gave "
+                             f"{size}, earlier frames {self.size}")
+        self._frames[position] = image
 
     def positions(self):
         """Every grid position in frame order (C order: the last control varies fastest)."""
         return list(itertools.product(*map(range, self.shape)))
 
     def frames(self) -> list:
-        """Every frame in order, rendered now where needed, within the byte budget."""
+        """Every frame in order, rendered now where needed, within the byte budget.
+
+        A large grid is rendered by several processes at once (``nnbook.widgets.frames.
+        render_many``); a small one, or one whose plotting function cannot be pickled, here.
+        """
         positions = self.positions()
         # The default frame first: it alone tells whether the grid is clearly too heavy.
         first = len(self.uri(self.default_position))
         if first * len(positions) > 2 * self.max_bytes:
             self._over_budget(f"about {first * len(positions):,} (the default frame, "
                               f"{first:,}, times {len(positions)} frames)")
+        missing = [position for position in positions if position not in self._frames]
+        if frame_workers(len(missing)) > 1:
+            rendered = render_many(self.plot, map(self.kwargs_at, missing), self.image_format,
+                                   self.quality, renderer=self._renderer)
+            for position, (image, size) in zip(missing, rendered):
+                self._store(position, image, size)
         total = 0
         for position in positions:
             total += len(self.uri(position))
@@ -155,7 +171,7 @@ class InteractiveFigure:
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         """text/plain, text/html (static) and, in a kernel, the live widget's view."""
-        if live.in_colab() and len(self._frames) < len(self):
+        if len(self._frames) < len(self) and (live.in_colab() or not static_frames_wanted()):
             html = static.preview_html(self.id, self.uri(self.default_position), self.alt, self.size)
         else:
             html = self.static_html()
@@ -190,18 +206,26 @@ def interactive_figure(plot, *, alt, fixed=None, image_format="webp", quality=70
     or :class:`Dropdown`; ``fixed`` holds other arguments that do not change (``{"extent": 3}``).
     ``alt`` describes the figure for screen readers.
 
-    Outside Colab every frame of the grid is rendered now (one per combination of control
-    values, in C order), encoded as ``image_format`` ("webp", "png" or "jpeg") at ``quality``,
-    and checked against ``max_bytes``, the weight the frames may add to the page
-    (:class:`FrameBudgetError` past it). In Colab nothing is pre-rendered: readers there get the
-    live figure, which renders each frame when first asked for.
+    When the notebook is executed to store its outputs (``$NNBOOK_STATIC_FRAMES`` is set, as
+    ``tools/execute_notebooks.py`` and the test suite do), every frame of the grid is rendered
+    now (one per combination of control values, in C order, several processes at once),
+    encoded as ``image_format`` ("webp", "png" or "jpeg") at ``quality``, and checked against
+    ``max_bytes``, the weight the frames add to the site (:class:`FrameBudgetError` past it).
+    Otherwise (a reader in Jupyter, and always in Colab) only the default frame is rendered: the reader gets
+    the live figure at once, and it renders each frame when first asked for.
 
     The result displays itself as the last expression of a cell.
     """
     figure = InteractiveFigure(plot, controls, alt=alt, fixed=fixed, image_format=image_format,
                                quality=quality, max_bytes=max_bytes)
-    if live.in_colab():
-        figure.frame(figure.default_position)
-    else:
+    if static_frames_wanted() and not live.in_colab():
         figure.frames()
+    else:
+        figure.frame(figure.default_position)
     return figure
+
+
+def static_frames_wanted() -> bool:
+    """Whether figures should carry every frame: ``$NNBOOK_STATIC_FRAMES`` is set to anything
+    but "" or "0" (the tools that store a notebook's outputs, and nbval, set it)."""
+    return os.environ.get(STATIC_FRAMES_ENV, "").strip() not in ("", "0")

@@ -1,8 +1,9 @@
 """The static version of an interactive figure: HTML form controls that swap pre-rendered frames.
 
 Everything the page needs is inline (a ``<style>``, the frames as ``data:`` URIs in a JSON
-``<script>``, and a few lines of JavaScript), so it works on the built site with the network
-cut off and with no kernel. The markup is a pure function of the figure's description and its
+``<script>``, and a few lines of JavaScript), so it works with the network cut off and with no
+kernel. The book's build moves the frames into image files of the site and leaves their URLs in
+the JSON (``book/_ext/site_fixes.py``); the script handles either. The markup is a pure function of the figure's description and its
 frames: no random ids and no timestamps, so nbval can compare it (the sanitizer masks only the
 base64 bytes of the frames).
 """
@@ -29,11 +30,26 @@ _STYLE = """<style>
 # Runs once per figure; finds its own figure through document.currentScript, so figures on one
 # page never touch each other. Control values are grid positions; the last control varies
 # fastest in the frame list (C order), exactly as flat_index below computes it.
+# A frame is a data: URI (the notebook output) or, on the built site, the URL of an image file
+# (book/_ext/site_fixes.py moves the frames out of the page). The page loads only the default
+# frame; the others are fetched once, in the background, when the figure comes within a screen
+# of the viewport or a control first moves, so that a later move shows its frame at once.
+# Plain <img> loads work from a file:// page too (fetch() would not).
 _SCRIPT = """<script>
 (function (figure) {
   var frames = JSON.parse(figure.querySelector(".nnbook-figure-frames").textContent);
   var image = figure.querySelector(".nnbook-figure-image");
   var controls = Array.prototype.slice.call(figure.querySelectorAll("[data-nnbook-size]"));
+  var loaded = null;
+  function preload() {
+    if (loaded) return;
+    loaded = frames.map(function (src) {
+      var img = new Image();
+      img.fetchPriority = "low";  // behind the frame on screen, which is asked for first
+      img.src = src;
+      return img;
+    });
+  }
   function show() {
     var index = 0;
     controls.forEach(function (control) {
@@ -45,12 +61,24 @@ _SCRIPT = """<script>
         control.parentNode.querySelector("output").textContent = text;
       }
     });
-    image.src = frames[index];
+    if (image.getAttribute("src") !== frames[index]) image.src = frames[index];
   }
+  function moved() { show(); preload(); }
   controls.forEach(function (control) {
-    control.addEventListener("input", show);
-    control.addEventListener("change", show);
+    control.addEventListener("input", moved);
+    control.addEventListener("change", moved);
   });
+  if ("IntersectionObserver" in window) {
+    var watcher = new IntersectionObserver(function (entries) {
+      if (entries.some(function (entry) { return entry.isIntersecting; })) {
+        watcher.disconnect();
+        preload();
+      }
+    }, { rootMargin: "100% 0px" });
+    watcher.observe(figure);
+  } else {
+    window.addEventListener("load", preload);
+  }
   show();  // a browser may restore form values on "back"; match the picture to them
 })(document.currentScript.closest(".nnbook-figure"));
 </script>"""
