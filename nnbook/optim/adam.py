@@ -37,7 +37,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, b
         else:
             grad = grad.add(param, alpha=weight_decay)
     exp_avg.lerp_(grad, 1 - _like(beta1, param))  # m + (1-β₁)(g - m) = β₁m + (1-β₁)g
-    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=_number(1 - beta2))
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
 
     t = step.item()  # the count lives on the CPU, so this never waits for a GPU
     bias_correction1 = 1 - beta1**t
@@ -48,7 +48,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, *, lr, beta1, b
     else:
         second_moment = exp_avg_sq
     denom = (second_moment.sqrt() / bias_correction2**0.5).add_(eps)
-    param.addcdiv_(exp_avg, denom, value=_number(-step_size))
+    param.addcdiv_(exp_avg, denom, value=-step_size)
 
 
 class Adam(Optimizer):
@@ -130,16 +130,6 @@ def _check_betas(betas):
     for index, beta in enumerate(betas):
         if isinstance(beta, Tensor) and beta.numel() != 1:
             raise ValueError(f"Tensor betas[{index}] must be 1-element")
-
-
-def _number(value):
-    """A 0-d tensor factor as the Python number it holds (a number passes through).
-
-    ``addcmul_``/``addcdiv_`` take their ``value`` as a number; only recent torch releases also
-    accept a 0-d tensor there, and they read the same number out of it. Rounding is unchanged:
-    the factor was computed in the tensor's own dtype before.
-    """
-    return value.item() if isinstance(value, Tensor) else value
 
 
 def _like(value, tensor):
