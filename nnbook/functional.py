@@ -35,9 +35,22 @@ __all__ = [
 #
 # sigmoid and tanh are evaluated in two branches, one for x >= 0 and one for x < 0, so that
 # exp() only ever sees a non-positive number and cannot overflow. Each branch reads its input
-# through clamp(): the branch torch.where discards then sees 0 instead of a huge value, so it
-# cannot produce inf, whose gradient would turn into 0 * inf = nan. clamp() passes the gradient
-# at its boundary (x = 0 exactly), so the derivative at 0 is right too.
+# through _split_at_zero(): the branch that torch.where discards sees 0 instead of a huge value, so
+# it cannot produce inf, whose gradient would turn into 0 * inf = nan.
+#
+# The split is itself a torch.where on the very same test (x >= 0) as the final choice, never a
+# clamp(). torch.where's gradient is exact by construction (the upstream gradient where the test
+# holds, 0 elsewhere), whereas the gradient clamp() passes at exactly its bound is a convention
+# that has changed between releases (torch 2.14 made clamp_min's derivative at the bound 0, where
+# earlier releases gave 1), which would silently zero the derivative at x = 0. nan fails the test
+# x >= 0, so it is routed into the x < 0 branch unchanged and propagates, as in PyTorch.
+
+def _split_at_zero(input):
+    """(x where x >= 0 else 0, x where not x >= 0 else 0), with exact gradients at x = 0."""
+    nonnegative = input >= 0
+    zero = torch.zeros((), dtype=input.dtype, device=input.device)
+    return nonnegative, torch.where(nonnegative, input, zero), torch.where(nonnegative, zero, input)
+
 
 def sigmoid(input):
     r"""Logistic sigmoid, :math:`\sigma(x) = 1 / (1 + e^{-x})`.
@@ -45,10 +58,11 @@ def sigmoid(input):
     Computed as :math:`1 / (1 + e^{-x})` for :math:`x \ge 0` and :math:`e^{x} / (1 + e^{x})` for
     :math:`x < 0` (the same number, without overflow).
     """
-    exp_of_negative_part = torch.exp(input.clamp(max=0))
-    from_positive = 1 / (1 + torch.exp(-input.clamp(min=0)))
-    from_negative = exp_of_negative_part / (1 + exp_of_negative_part)
-    return torch.where(input >= 0, from_positive, from_negative)
+    nonnegative, positive, negative = _split_at_zero(input)
+    exp_of_negative = torch.exp(negative)
+    from_positive = 1 / (1 + torch.exp(-positive))
+    from_negative = exp_of_negative / (1 + exp_of_negative)
+    return torch.where(nonnegative, from_positive, from_negative)
 
 
 def sigmoid_grad(input):
@@ -69,9 +83,10 @@ def tanh(input):
 
     Uses :math:`\tanh(x) = -\tanh(-x)` so that the formula is only evaluated at :math:`x \le 0`.
     """
-    from_positive = -_tanh_of_nonpositive(-input.clamp(min=0))
-    from_negative = _tanh_of_nonpositive(input.clamp(max=0))
-    return torch.where(input >= 0, from_positive, from_negative)
+    nonnegative, positive, negative = _split_at_zero(input)
+    from_positive = -_tanh_of_nonpositive(-positive)
+    from_negative = _tanh_of_nonpositive(negative)
+    return torch.where(nonnegative, from_positive, from_negative)
 
 
 def tanh_grad(input):
@@ -86,15 +101,19 @@ def _write_back(input, result, inplace):
 
 def relu(input, inplace=False):
     r""":math:`\mathrm{ReLU}(x) = \max(x, 0)`."""
-    # where() rather than clamp(min=0): clamp would pass gradient 1 at x = 0, while PyTorch (and
-    # the convention relu'(0) = 0) gives 0. Testing x <= 0 lets a nan through, as PyTorch does.
+    # where() rather than clamp(min=0): where's gradient at x = 0 is fixed by the test (here 0, the
+    # convention relu'(0) = 0 that PyTorch uses), while the gradient clamp passes at its bound has
+    # changed between torch releases. Testing x <= 0 lets a nan through, as PyTorch does.
     # zeros_like keeps the dtype: an integer tensor stays integer, as in PyTorch.
     return _write_back(input, torch.where(input <= 0, torch.zeros_like(input), input), inplace)
 
 
 def relu_grad(input):
-    r"""Derivative of ReLU: 1 where :math:`x > 0`, else 0 (0 at the kink, as in PyTorch)."""
-    return (input > 0).to(input.dtype)
+    r"""Derivative of ReLU: 1 where :math:`x > 0`, else 0 (0 at the kink, as in PyTorch).
+
+    At nan it is 1, as PyTorch's backward gives: it zeroes the gradient only where x <= 0.
+    """
+    return (~(input <= 0)).to(input.dtype)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -417,10 +436,10 @@ def binary_cross_entropy(input, target, weight=None, *, reduction="mean"):
 
 def _log_sigmoid(input):
     r""":math:`\log \sigma(x) = -\log(1 + e^{-x})`, in the two overflow-free branches of sigmoid."""
-    positive, negative = input.clamp(min=0), input.clamp(max=0)
+    nonnegative, positive, negative = _split_at_zero(input)
     from_positive = -torch.log1p(torch.exp(-positive))
     from_negative = negative - torch.log1p(torch.exp(negative))
-    return torch.where(input >= 0, from_positive, from_negative)
+    return torch.where(nonnegative, from_positive, from_negative)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="mean",
@@ -432,7 +451,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, *, reduction="m
 
     ``pos_weight`` (:math:`p`, broadcast along the last dimension, one per class) scales the
     positive term. Uses :math:`\log(1 - \sigma(x)) = \log \sigma(x) - x`, so the loss is
-    :math:`(1 - y)\,x - (1 + (p - 1)\,y) \log \sigma(x)`, finite for logits of any size.
+    :math:`(1 - y)\,x - (1 + (p - 1)\,y) \log \sigma(x)`, finite for finite logits of any size,
+    with the same nan and inf as PyTorch's formula at infinite logits. A confident right answer
+    with :math:`y = 1` (:math:`x \gg 0`) keeps full relative precision,
+    :math:`-\log\sigma(x) \approx e^{-x}`; with :math:`y = 0` (:math:`x \ll 0`) the precision is
+    absolute, as in PyTorch (the two large terms cancel).
     """
     _check_reduction(reduction)
     if target.size() != input.size():
@@ -487,8 +510,18 @@ def smooth_l1_loss(input, target, *, reduction="mean", beta=1.0):
     distance = torch.abs(input - target)
     if beta == 0:  # the quadratic branch would divide by zero
         return _reduce(distance, reduction)
-    loss = torch.where(distance < beta, 0.5 * distance**2 / beta, distance - 0.5 * beta)
+    near, near_distance = _near_and_far(distance, beta)
+    loss = torch.where(near, 0.5 * near_distance**2 / beta, distance - 0.5 * beta)
     return _reduce(loss, reduction)
+
+
+def _near_and_far(distance, threshold):
+    # The quadratic branch of smooth L1 and Huber is evaluated on distances below the threshold
+    # only (0 elsewhere): the square of an infinite or huge distance, though torch.where
+    # discards it, would send back the gradient 0 * inf = nan. A nan distance counts as near, so
+    # that its gradient is nan, as in PyTorch (the linear branch would give |x|'(nan) = 0).
+    near = ~(distance >= threshold)
+    return near, torch.where(near, distance, torch.zeros_like(distance))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -507,5 +540,6 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     distance = torch.abs(input - target)
-    loss = torch.where(distance < delta, 0.5 * distance**2, delta * (distance - 0.5 * delta))
+    near, near_distance = _near_and_far(distance, delta)
+    loss = torch.where(near, 0.5 * near_distance**2, delta * (distance - 0.5 * delta))
     return _weighted(loss, weight, reduction, mean_divides_by_weight=False)

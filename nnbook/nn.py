@@ -124,6 +124,17 @@ class BatchNorm1d(torch.nn.Module):
                 self.register_buffer(name, None)
         self.reset_parameters()
 
+    # Version 2 of torch's BatchNorm state dict added num_batches_tracked; we write the same.
+    _version = 2
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        # A checkpoint written before version 2 lacks the batch count: keep ours, as torch does.
+        version = local_metadata.get("version")
+        key = prefix + "num_batches_tracked"
+        if (version is None or version < 2) and self.track_running_stats and key not in state_dict:
+            state_dict[key] = self.num_batches_tracked
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, *args, **kwargs)
+
     def reset_running_stats(self):
         """Forget the running estimates: mean 0, variance 1, no batches seen."""
         if self.track_running_stats:

@@ -7,10 +7,17 @@
 - ``site_url``: that build served on 127.0.0.1 for the session.
 - ``browser_page``: a fresh headless-Chromium page (Playwright driving Debian's ``chromium``) in
   which every request to a host other than 127.0.0.1/localhost is blocked and recorded.
+
+Version markers (``from conftest import requires_torch, requires_torch_argument``): the package
+supports every torch from the oldest that pyproject.toml declares on, but some tests compare with
+a torch argument or behaviour that only newer releases have. Such a test is skipped on an older
+torch with a visible reason ("this torch lacks what we compare with"), never dropped silently and
+never allowed to fail as if nnbook were wrong.
 """
 
 import functools
 import http.server
+import inspect
 import os
 import shutil
 import subprocess
@@ -21,6 +28,7 @@ from urllib.parse import urlparse
 
 import pytest
 import torch
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +45,48 @@ DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
 @pytest.fixture(params=DEVICES)
 def device(request):
     return torch.device(request.param)
+
+
+# --------------------------------------------------------------------------- torch versions
+
+TORCH_VERSION = Version(Version(torch.__version__).base_version)  # 2.13.0+cpu -> 2.13.0
+
+
+def torch_at_least(version):
+    """Whether the installed torch is ``version`` or newer (local tags such as +cpu ignored)."""
+    return TORCH_VERSION >= Version(version)
+
+
+def requires_torch(version, reason):
+    """Skip, saying why, on a torch older than ``version``: what the test compares with (an
+    argument, a fixed bug, a changed convention) first appeared there."""
+    return pytest.mark.skipif(
+        not torch_at_least(version),
+        reason=f"needs torch>={version} ({reason}); this is torch {torch.__version__}")
+
+
+def has_argument(function, name):
+    """Whether ``function`` (a callable or class) accepts an argument called ``name``."""
+    return name in inspect.signature(function).parameters
+
+
+def requires_torch_behaviour(probe, reason):
+    """Skip, saying why, when ``probe()`` (a few lines that use torch itself, never nnbook)
+    raises on this torch: the reference we would compare with does not work here."""
+    try:
+        probe()
+    except Exception as error:  # noqa: BLE001 - any failure of torch's own code means "lacks it"
+        return pytest.mark.skip(reason=f"torch {torch.__version__} cannot {reason}: "
+                                       f"{type(error).__name__}: {error}")
+    return pytest.mark.skipif(False, reason=reason)
+
+
+def requires_torch_argument(function, name):
+    """Skip, saying why, when this torch's ``function`` has no argument ``name`` to compare with."""
+    qualified = f"{function.__module__}.{function.__qualname__}"
+    return pytest.mark.skipif(
+        not has_argument(function, name),
+        reason=f"torch {torch.__version__}'s {qualified} has no argument {name!r} to compare with")
 
 
 

@@ -2,6 +2,7 @@
 derivatives, and the errors raised on bad input."""
 
 import functools
+import math
 
 import pytest
 import torch
@@ -24,8 +25,10 @@ def close(actual, expected, **kwargs):
     torch.testing.assert_close(actual, expected, **kwargs)
 
 
-def assert_matches_torch(ours, theirs, *inputs, grad_wrt=(0,), equal_nan=False):
-    """Same output, and same gradients (of a random upstream gradient) for inputs in grad_wrt."""
+def assert_matches_torch(ours, theirs, *inputs, grad_wrt=(0,), equal_nan=False, upstream=None):
+    """Same output, and same gradients for inputs in grad_wrt: of a random upstream gradient, or
+    of ``upstream`` (at boundaries, ones give each element's own derivative, which a random
+    factor times a huge partial result could overflow in one library and not the other)."""
     def fresh(i, x):
         return x.detach().clone().requires_grad_(i in grad_wrt)
 
@@ -33,7 +36,8 @@ def assert_matches_torch(ours, theirs, *inputs, grad_wrt=(0,), equal_nan=False):
     theirs_in = [fresh(i, x) for i, x in enumerate(inputs)]
     ours_out, theirs_out = ours(*ours_in), theirs(*theirs_in)
     close(ours_out, theirs_out, equal_nan=equal_nan)
-    upstream = torch.randn_like(theirs_out)  # random, so that every output entry matters
+    if upstream is None:
+        upstream = torch.randn_like(theirs_out)  # random, so that every output entry matters
     wrt = list(grad_wrt)
     ours_grads = torch.autograd.grad(ours_out, [ours_in[i] for i in wrt], upstream)
     theirs_grads = torch.autograd.grad(theirs_out, [theirs_in[i] for i in wrt], upstream)
@@ -76,6 +80,67 @@ def test_hand_written_derivative_equals_autograd(name, dtype, device):
     x = activation_inputs(dtype, device).requires_grad_()
     expected, = torch.autograd.grad(theirs(x).sum(), x)  # elementwise, so sum() gives f'(x)
     close(derivative(x.detach()), expected)
+
+
+def boundary_values(dtype):
+    """Exact kinks and the edges of the number line: signed zeros, +-inf, nan, the largest finite
+    values, the smallest normal and subnormal numbers, and tiny values."""
+    info = torch.finfo(dtype)
+    smallest_subnormal = info.tiny * info.eps
+    values = [0.0, -0.0, float("inf"), -float("inf"), float("nan"), info.max, -info.max,
+              info.tiny, -info.tiny, smallest_subnormal, -smallest_subnormal, 1e-30, -1e-30]
+    return torch.tensor(values, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_values_and_gradients_at_boundaries_match_torch(name, dtype, device):
+    # Each element on its own, so that a nan gradient at one point cannot hide another's.
+    ours, theirs, derivative = ACTIVATIONS[name]
+    x = boundary_values(dtype).to(device)
+    assert_matches_torch(ours, theirs, x, equal_nan=True)
+    leaf = x.clone().requires_grad_()
+    expected, = torch.autograd.grad(theirs(leaf).sum(), leaf)
+    close(derivative(x), expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_derivative_at_zero_is_exact_whatever_torch_does_at_clamp_bounds(name, dtype, device):
+    # The values written out by hand: sigma'(0) = 1/4, tanh'(0) = 1. Our forward passes must not
+    # route x through clamp(), whose gradient at its bound changed in torch 2.14 (from 1 to 0).
+    ours, _, _ = ACTIVATIONS[name]
+    x = torch.zeros(3, dtype=dtype, device=device, requires_grad=True)
+    grad, = torch.autograd.grad(ours(x).sum(), x)
+    assert grad.tolist() == [0.25 if name == "sigmoid" else 1.0] * 3
+
+
+def ulps(dtype, count=4):
+    return count * torch.finfo(dtype).eps
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_keeps_full_relative_precision_for_tiny_inputs(dtype, device):
+    # For |x| < eps^(1/2), tanh(x) = x - x^3/3 + ... rounds to x itself: the reference is x, and
+    # the tolerance is relative (a few ulps). (e^{2x} - 1)/(e^{2x} + 1) written naively loses
+    # about eps/|x| relative accuracy here, which an absolute tolerance would not notice.
+    exponents = torch.arange(-30, -3, dtype=torch.float64) if dtype == torch.float32 \
+        else torch.arange(-300, -8, 7, dtype=torch.float64)
+    x = torch.cat([10.0**exponents, -(10.0**exponents)]).to(dtype=dtype, device=device)
+    torch.testing.assert_close(F.tanh(x), x, rtol=ulps(dtype), atol=0)
+    torch.testing.assert_close(F.tanh(x), torch.tanh(x), rtol=ulps(dtype), atol=0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_keeps_full_relative_precision_far_left(dtype, device):
+    # sigma(x) = e^x / (1 + e^x) for x < 0: tiny values keep every digit (1 - sigma(-x) would not).
+    # Reference: the same formula in float64 by Python's math module, rounded once to dtype.
+    lowest = -80.0 if dtype == torch.float32 else -700.0
+    points = [lowest, lowest / 2, -40.0, -20.0, -5.0, -1e-3]
+    reference = torch.tensor([math.exp(v) / (1 + math.exp(v)) for v in points],
+                             dtype=torch.float64).to(dtype)
+    x = torch.tensor(points, dtype=dtype, device=device)
+    torch.testing.assert_close(F.sigmoid(x), reference.to(device), rtol=ulps(dtype), atol=0)
 
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
@@ -138,8 +203,9 @@ def test_softmax_dtype_argument_casts_first(which, device):
     close(result, getattr(TF, which)(x, 1, dtype=torch.float64))
 
 
-@pytest.mark.parametrize("shape", [(4,), (3, 4), (2, 3, 4)])
+@pytest.mark.parametrize("shape", [(), (4,), (3, 4), (2, 3, 4), (2, 3, 4, 5)])
 def test_softmax_without_dim_warns_and_picks_torchs_dimension(shape, device):
+    # torch's rule: dim 0 for 0-d, 1-d and 3-d input, else dim 1 (a 0-d input gives 1.0).
     x = torch.randn(shape, dtype=torch.float64, device=device)
     with pytest.warns(UserWarning, match="Implicit dimension"):
         ours = F.softmax(x)
@@ -309,6 +375,45 @@ def test_binary_cross_entropy_with_logits_matches_torch(pos_weighted, weighted, 
     assert torch.isfinite(F.binary_cross_entropy_with_logits(x, y, weight, **options)).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("pos_weighted", [False, True])
+def test_binary_cross_entropy_with_logits_at_boundaries_matches_torch(pos_weighted, dtype, device):
+    # Logit 0 exactly (what a zero-initialised output layer gives), +-0, +-inf, nan, the largest
+    # finite logits and tiny ones, each against targets 0, 1 and 1/2.
+    logits = boundary_values(dtype).to(device)
+    x = logits.repeat_interleave(3)
+    y = torch.tensor([0.0, 1.0, 0.5], dtype=dtype, device=device).repeat(len(logits))
+    pos_weight = torch.tensor([2.5], dtype=dtype, device=device) if pos_weighted else None
+    options = dict(reduction="none", pos_weight=pos_weight)
+    assert_matches_torch(lambda a, b: F.binary_cross_entropy_with_logits(a, b, **options),
+                         lambda a, b: TF.binary_cross_entropy_with_logits(a, b, **options),
+                         x, y, grad_wrt=(0, 1), equal_nan=True, upstream=torch.ones_like(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_cross_entropy_with_logits_gradient_at_logit_zero_is_half_minus_target(dtype,
+                                                                                      device):
+    # d/dx of the loss is sigma(x) - y; at x = 0 that is 1/2 - y, written out by hand.
+    x = torch.zeros(3, dtype=dtype, device=device, requires_grad=True)
+    y = torch.tensor([0.0, 1.0, 0.25], dtype=dtype, device=device)
+    grad, = torch.autograd.grad(
+        F.binary_cross_entropy_with_logits(x, y, reduction="sum"), x)
+    assert grad.tolist() == [0.5, -0.5, 0.25]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_cross_entropy_with_logits_keeps_relative_precision_when_confident(dtype, device):
+    # A confident right answer with target 1 has loss log(1 + e^{-x}) ~ e^{-x}: tiny, and every
+    # digit kept (the docstring promises no more: for target 0 the precision is absolute).
+    far = [5.0, 20.0, 40.0, 80.0] if dtype == torch.float32 else [5.0, 20.0, 40.0, 300.0, 700.0]
+    reference = torch.tensor([math.log1p(math.exp(-v)) for v in far],
+                             dtype=torch.float64).to(dtype).to(device)
+    x = torch.tensor(far, dtype=dtype, device=device)
+    y = torch.ones_like(x)
+    loss = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+    torch.testing.assert_close(loss, reference, rtol=ulps(dtype), atol=0)
+
+
 def test_float32_binary_cross_entropy_matches_torch(device):
     p, y = probabilities_and_targets(device, torch.float32)
     assert_matches_torch(F.binary_cross_entropy, TF.binary_cross_entropy, p, y)
@@ -357,6 +462,40 @@ def test_weighted_regression_loss_matches_torch(name, reduction, device):
     assert_matches_torch(lambda a, b: ours(a, b, reduction=reduction, weight=weight),
                          lambda a, b: theirs(a, b, reduction=reduction, weight=weight),
                          x, y, grad_wrt=(0, 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", REGRESSION)
+def test_regression_loss_at_boundaries_matches_torch(name, dtype, device):
+    # Differences of exactly 0, exactly beta/delta (0.5, 1 and 2 are all used), +-inf, nan and
+    # the largest finite numbers: values and gradients, element by element.
+    ours, theirs, options = REGRESSION[name]
+    edges = boundary_values(dtype)
+    x = torch.cat([edges, torch.tensor([0.5, -1.0, 2.0, 3.0, 1.0], dtype=dtype)]).to(device)
+    y = torch.cat([torch.zeros_like(edges),
+                   torch.tensor([0.0, 0.0, 0.0, 1.0, 1.5], dtype=dtype)]).to(device)
+    assert_matches_torch(lambda a, b: ours(a, b, reduction="none", **options),
+                         lambda a, b: theirs(a, b, reduction="none", **options),
+                         x, y, grad_wrt=(0, 1), equal_nan=True, upstream=torch.ones_like(x))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("which", ["cross_entropy", "softmax", "log_softmax"])
+def test_softmax_family_at_boundaries_matches_torch(which, dtype, device):
+    # Rows of: all-equal logits (the max is tied), +-inf, nan, the largest finite numbers, tiny.
+    info = torch.finfo(dtype)
+    inf, nan = float("inf"), float("nan")
+    x = torch.tensor([[0.0, 0.0, 0.0], [inf, 0.0, 1.0], [-inf, 0.0, 1.0], [nan, 0.0, 1.0],
+                      [info.max, -info.max, 0.0], [info.max, info.max, 0.0],
+                      [info.tiny, -info.tiny, 0.0]], dtype=dtype, device=device)
+    if which == "cross_entropy":
+        target = torch.tensor([0, 1, 2, 1, 0, 1, 2], device=device)
+        ours = lambda a: F.cross_entropy(a, target, reduction="none")  # noqa: E731
+        theirs = lambda a: TF.cross_entropy(a, target, reduction="none")  # noqa: E731
+    else:
+        ours = lambda a: getattr(F, which)(a, dim=1)  # noqa: E731
+        theirs = lambda a: getattr(TF, which)(a, dim=1)  # noqa: E731
+    assert_matches_torch(ours, theirs, x, equal_nan=True)
 
 
 def test_huber_loss_takes_positional_arguments_like_torch(device):

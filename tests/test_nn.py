@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import nnbook.nn as nn
+from conftest import requires_torch_argument
 
 
 def close(actual, expected):
@@ -134,8 +135,15 @@ def test_dropout_repr_equals_torchs():
 
 # --------------------------------------------------------------------------- BatchNorm1d
 
+# torch.nn.BatchNorm1d gained its bias= argument after torch 2.8: torch is given it only where it
+# matters (affine, and no bias).
+NEEDS_BATCHNORM_BIAS = requires_torch_argument(torch.nn.BatchNorm1d, "bias")
+
+
 def batchnorm_pair(device, **options):
     ours = nn.BatchNorm1d(4, device=device, dtype=torch.float64, **options)
+    if options.get("bias", True) or not options.get("affine", True):
+        options.pop("bias", None)
     theirs = torch.nn.BatchNorm1d(4, device=device, dtype=torch.float64, **options)
     if ours.weight is not None:  # move gamma and beta away from 1 and 0 so that they matter
         with torch.no_grad():
@@ -167,7 +175,9 @@ def run_both(ours, theirs, x):
     close(x_ours.grad, x_theirs.grad)
 
 
-@pytest.mark.parametrize("affine,bias", [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize("affine,bias", [(True, True), pytest.param(True, False,
+                                                                     marks=NEEDS_BATCHNORM_BIAS),
+                                         (False, False)])
 @pytest.mark.parametrize("momentum", [0.3, None])
 @pytest.mark.parametrize("input_shape", [(8, 4), (5, 4, 3)])
 def test_batchnorm_matches_torch_in_training_and_eval(input_shape, momentum, affine, bias, device):
@@ -211,6 +221,38 @@ def test_batchnorm_without_running_stats_always_uses_the_batch(train, device):
     run_both(ours, theirs, torch.randn(6, 4, 2, dtype=torch.float64, device=device))
 
 
+@pytest.mark.parametrize("eps", [1e-3, 0.5, 4.0])
+def test_batchnorm_uses_its_eps_like_torch(eps, device):
+    # eps comparable to the variance, so that an eps ignored, or added outside the square root,
+    # changes every output; in eval mode the running variance meets eps too.
+    ours, theirs = batchnorm_pair(device, eps=eps, momentum=0.5)
+    assert ours.eps == eps
+    x = torch.randn(8, 4, 3, dtype=torch.float64, device=device) * 0.5
+    run_both(ours, theirs, x)
+    assert_same_buffers(ours, theirs)
+    ours.eval(), theirs.eval()
+    run_both(ours, theirs, x)
+    by_hand = (x - ours.running_mean.view(1, -1, 1)) / torch.sqrt(
+        ours.running_var.view(1, -1, 1) + eps) * ours.weight.view(1, -1, 1) + ours.bias.view(
+        1, -1, 1)
+    close(ours(x), by_hand)
+
+
+def test_batchnorm_loads_a_checkpoint_from_before_num_batches_tracked(device):
+    # torch.nn.BatchNorm1d's state-dict version 1 (torch < 0.4.1) had no num_batches_tracked;
+    # torch fills in 0 (or keeps the module's count), and so must we.
+    ours, theirs = batchnorm_pair(device)
+    source = batchnorm_pair(device)[1]
+    source(torch.randn(8, 4, dtype=torch.float64, device=device))
+    state = source.state_dict()
+    del state["num_batches_tracked"]
+    state._metadata[""]["version"] = 1
+    for module in (ours, theirs):
+        module.load_state_dict(state)
+    assert_same_buffers(ours, theirs)
+    assert ours.num_batches_tracked.item() == 0
+
+
 def test_batchnorm_float32_matches_torch(device):
     ours, theirs = nn.BatchNorm1d(4, device=device), torch.nn.BatchNorm1d(4, device=device)
     run_both(ours, theirs, torch.randn(16, 4, 5, device=device) * 3 + 2)
@@ -231,6 +273,7 @@ def test_batchnorm_state_dicts_load_both_ways(device):
 
 @pytest.mark.parametrize("options", [{}, {"affine": False, "track_running_stats": False},
                                      {"momentum": None, "eps": 1e-3}])
+@NEEDS_BATCHNORM_BIAS  # older torch leaves bias= out of the repr
 def test_batchnorm_repr_equals_torchs(options):
     assert repr(nn.BatchNorm1d(3, **options)) == repr(torch.nn.BatchNorm1d(3, **options))
 

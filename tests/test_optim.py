@@ -17,6 +17,7 @@ Every comparison runs on the CPU, and on CUDA too when a GPU is present (``devic
 """
 
 import ast
+import copy
 import inspect
 import io
 import itertools
@@ -26,6 +27,7 @@ import pytest
 import torch
 
 import nnbook.optim
+from conftest import requires_torch_behaviour
 
 NAMES = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
 STEPS = 100
@@ -245,9 +247,20 @@ def test_matches_torch_default_implementation(name, device):
         torch.testing.assert_close(p, q)
 
 
-def test_tensor_betas_and_one_element_lr_follow_torch(device):
-    kwargs = dict(lr=torch.tensor([0.01]), betas=(torch.tensor(0.8), torch.tensor([0.95])),
-                  amsgrad=True, weight_decay=0.1)
+def _torch_adam_steps_with_one_element_betas():
+    param = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    param.grad = torch.ones_like(param)
+    torch.optim.Adam([param], betas=(torch.tensor([0.8]), torch.tensor([0.95])),
+                     foreach=False).step()
+
+
+@pytest.mark.parametrize("betas", [
+    (torch.tensor(0.8), torch.tensor(0.95)),
+    pytest.param((torch.tensor(0.8), torch.tensor([0.95])), marks=requires_torch_behaviour(
+        _torch_adam_steps_with_one_element_betas, "step Adam with 1-element (not 0-d) betas"))],
+    ids=["0-d betas", "1-element betas"])
+def test_tensor_betas_and_one_element_lr_follow_torch(betas, device):
+    kwargs = dict(lr=torch.tensor([0.01]), betas=betas, amsgrad=True, weight_decay=0.1)
     for name in ("Adam", "AdamW"):
         ours_params, torch_params, _, _ = run_side_by_side(name, kwargs, device, torch.float64)
         for mine, reference in zip(ours_params, torch_params):
@@ -291,6 +304,124 @@ def test_state_dicts_load_across_libraries(name, device):
     for params in results[1:]:
         for p, q in zip(params, reference):
             torch.testing.assert_close(p, q, **F64)
+
+
+def continue_from(state, module, name, params, generator, steps=10, **kwargs):
+    """Load ``state`` into a fresh ``module.<name>`` over ``params`` and take ``steps`` steps."""
+    optimizer = getattr(module, name)(param_groups(params, name), **kwargs)
+    optimizer.load_state_dict(state)
+    for _ in range(steps):
+        set_gradients(params, random_targets(generator, params[0].device, params[0].dtype),
+                      kwargs.get("maximize", False))
+        optimizer.step()
+    return optimizer
+
+
+def checkpoint_after(module, name, device, steps=10, **kwargs):
+    """(params, state dict) of ``module.<name>`` after ``steps`` steps from make_params."""
+    params = leaves(make_params(device, torch.float64))
+    optimizer = getattr(module, name)(param_groups(params, name), **kwargs)
+    generator = torch.Generator().manual_seed(4)
+    for _ in range(steps):
+        set_gradients(params, random_targets(generator, device, torch.float64),
+                      kwargs.get("maximize", False))
+        optimizer.step()
+    return params, optimizer.state_dict()
+
+
+def resume_in_both(state, params, name, **kwargs):
+    """The parameters after torch's and our optimizer each resume from ``state``."""
+    results = []
+    for module in (torch.optim, nnbook.optim):
+        copies = leaves([p.detach() for p in params])
+        continue_from(copy.deepcopy(state), module, name, copies,
+                      torch.Generator().manual_seed(5), **kwargs)
+        results.append(copies)
+    return results
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_checkpoint_from_an_older_torch_resumes_as_torch_resumes_it(name, device):
+    # Older releases wrote fewer group options (Adam's decoupled_weight_decay, fused,
+    # differentiable, ...) and plain numbers as step counts; torch fills in the defaults.
+    params, state = checkpoint_after(torch.optim, name, device, **MLP_CASES[name])
+    missing = nnbook.optim.__dict__[name]._options_added_over_releases
+    for group in state["param_groups"]:
+        for option in missing:
+            group.pop(option, None)
+    for param_state in state["state"].values():
+        if "step" in param_state:
+            param_state["step"] = float(param_state["step"])
+    theirs, ours = resume_in_both(state, params, name, **MLP_CASES[name])
+    for p, q in zip(ours, theirs):
+        torch.testing.assert_close(p, q, **F64)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_checkpoint_from_a_newer_torch_keeps_the_options_it_does_not_know(name, device):
+    params, state = checkpoint_after(torch.optim, name, device, **MLP_CASES[name])
+    for group in state["param_groups"]:
+        group["an_option_of_a_later_release"] = "kept"
+    optimizer = continue_from(state, nnbook.optim, name, params,
+                              torch.Generator().manual_seed(5), **MLP_CASES[name])
+    assert all(group["an_option_of_a_later_release"] == "kept"
+               for group in optimizer.state_dict()["param_groups"])
+
+
+def test_adamw_resumes_an_adam_checkpoint_with_decoupled_weight_decay(device):
+    # AdamW.__setstate__ (torch's and ours) switches decoupled decay on whatever the checkpoint
+    # says, so torch.optim.Adam's checkpoint continues as AdamW, not as coupled Adam.
+    kwargs = dict(lr=0.01, weight_decay=0.5)
+    params, state = checkpoint_after(torch.optim, "Adam", device, **kwargs)
+    assert not any(group.get("decoupled_weight_decay") for group in state["param_groups"])
+    theirs, ours = resume_in_both(state, params, "AdamW", **kwargs)
+    for p, q in zip(ours, theirs):
+        torch.testing.assert_close(p, q, **F64)
+    as_adam = leaves([p.detach() for p in params])
+    continue_from(copy.deepcopy(state), torch.optim, "Adam", as_adam,
+                  torch.Generator().manual_seed(5), **kwargs)
+    assert not torch.allclose(as_adam[0], ours[0])  # the two decays really do differ here
+    optimizer = nnbook.optim.AdamW(param_groups(params, "AdamW"))
+    optimizer.load_state_dict(state)
+    assert all(group["decoupled_weight_decay"] for group in optimizer.param_groups)
+
+
+def _torch_adagrad_initialises_groups_added_later():
+    param = torch.nn.Parameter(torch.ones(2))
+    optimizer = torch.optim.Adagrad([torch.nn.Parameter(torch.ones(2))])
+    optimizer.add_param_group({"params": [param]})
+    param.grad = torch.ones(2)
+    optimizer.step()
+
+
+@pytest.mark.parametrize("added_later", [
+    False, pytest.param(True, marks=requires_torch_behaviour(
+        _torch_adagrad_initialises_groups_added_later, "step a group added to Adagrad later"))])
+def test_adagrad_uses_the_constructors_initial_accumulator_value_for_every_group(added_later,
+                                                                              device):
+    # A group's own initial_accumulator_value is stored but not used: torch fills every sum with
+    # the constructor's value, for the groups given to it and for those added later.
+    start = make_params(device, torch.float64)
+    results = []
+    for module in (torch.optim, nnbook.optim):
+        params = leaves(start)
+        groups = [{"params": params[:1]},
+                  {"params": params[1:], "initial_accumulator_value": 5.0}]
+        optimizer = module.Adagrad(groups[:1] if added_later else groups, lr=0.1,
+                                   initial_accumulator_value=0.25)
+        if added_later:
+            optimizer.add_param_group(groups[1])
+        set_gradients(params, random_targets(torch.Generator().manual_seed(6), device,
+                                             torch.float64), False)
+        optimizer.step()
+        assert optimizer.param_groups[1]["initial_accumulator_value"] == 5.0
+        sums = [optimizer.state[p]["sum"] for p in params]
+        results.append((params, sums))
+    (theirs, their_sums), (ours, our_sums) = results
+    for p, q in zip(ours + our_sums, theirs + their_sums):
+        torch.testing.assert_close(p, q, **F64)
+    squared = params[1].grad ** 2  # the sum after one step: 0.25 + g^2, not 5 + g^2
+    torch.testing.assert_close(our_sums[1], 0.25 + squared, **F64)
 
 
 @pytest.mark.parametrize("name", NAMES)

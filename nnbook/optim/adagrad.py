@@ -57,6 +57,8 @@ class Adagrad(Optimizer):
             for param in group["params"]:
                 self._state(param, group)
 
+    _options_added_over_releases = {**Optimizer._options_added_over_releases, "fused": None}
+
     def _initial_state(self, param, group):
         initial_value = self.defaults["initial_accumulator_value"]
         return {"step": step_counter(),

@@ -73,6 +73,10 @@ class Adam(Optimizer):
                         fused=fused, decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    _options_added_over_releases = {
+        **Optimizer._options_added_over_releases, "amsgrad": False, "capturable": False,
+        "fused": None, "decoupled_weight_decay": False}
+
     def _initial_state(self, param, group):
         state = {"step": step_counter(), "exp_avg": zeros_state(param),
                  "exp_avg_sq": zeros_state(param)}
@@ -108,7 +112,8 @@ class AdamW(Adam):
                          decoupled_weight_decay=True)
 
     def __setstate__(self, state):
-        # Whatever a checkpoint says, AdamW decouples its weight decay (torch does the same).
+        # Whatever a checkpoint says, AdamW decouples its weight decay (torch does the same), so an
+        # Adam checkpoint loads into AdamW and from then on decays the weights AdamW's way.
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True

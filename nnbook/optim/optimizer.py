@@ -42,11 +42,25 @@ class Optimizer(torch.optim.Optimizer):
                 raise TypeError(f"nnbook.optim.{name} handles real parameters only, got a "
                                 f"{param.dtype} tensor (torch.optim.{name} supports complex ones)")
 
+    #: Group options that some torch releases do not write, with the value that means "absent"
+    #: (what torch's own ``__setstate__`` fills in). A subclass lists the options it reads.
+    _options_added_over_releases = {"maximize": False, "foreach": None, "differentiable": False}
+
     def __setstate__(self, state):
-        # load_state_dict arrives here: a checkpoint must not switch on a path we lack.
+        # load_state_dict arrives here. Checkpoints written by older torch releases lack options
+        # added since (Adam's decoupled_weight_decay, ...) and may hold a plain number as the step
+        # count; fill in and convert as torch's own optimizers do. Keys written by newer releases
+        # are kept as they are. A checkpoint must not switch on a path we lack.
         super().__setstate__(state)
         for group in self.param_groups:
+            for option, absent in self._options_added_over_releases.items():
+                group.setdefault(option, absent)
             _refuse_fast_paths(group, type(self).__name__)
+            for param in group["params"]:
+                param_state = self.state.get(param)
+                if param_state and "step" in param_state and not torch.is_tensor(
+                        param_state["step"]):
+                    param_state["step"] = step_counter(float(param_state["step"]))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -109,14 +123,14 @@ def as_scalar(value):
     return value
 
 
-def step_counter():
-    """A fresh step count, kept as torch keeps it: a 0-d float tensor on the CPU.
+def step_counter(value=0.0):
+    """A step count (fresh: 0), kept as torch keeps it: a 0-d float tensor on the CPU.
 
     float32 unless float64 is the default dtype; on the CPU so reading it (``.item()``) never
     waits for a GPU.
     """
     dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
-    return torch.tensor(0.0, dtype=dtype)
+    return torch.tensor(value, dtype=dtype)
 
 
 def zeros_state(param):

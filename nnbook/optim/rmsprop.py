@@ -65,6 +65,9 @@ class RMSprop(Optimizer):
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
+    _options_added_over_releases = {**Optimizer._options_added_over_releases, "momentum": 0,
+                                    "centered": False, "capturable": False}
+
     def _initial_state(self, param, group):
         state = {"step": step_counter(), "square_avg": zeros_state(param)}
         if group["momentum"] > 0:

@@ -57,6 +57,9 @@ class SGD(Optimizer):
                         foreach=foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
+    _options_added_over_releases = {**Optimizer._options_added_over_releases, "nesterov": False,
+                                    "fused": False}
+
     def _update(self, param, group):
         # Without momentum SGD keeps no state at all, exactly as torch does.
         uses_buffer = group["momentum"] != 0
