@@ -266,6 +266,7 @@ Q5 = Question(
                    hint="a (3, 5) matrix cannot have more independent rows than it has rows"),
         _rank_case("one layer 10 -> 10", [10, 10]),
         _rank_case("3 -> 100 -> 100 -> 3", [3, 100, 100, 3]),
+        _rank_case("a bottleneck: 50 -> 3 -> 50", [50, 3, 50]),
         _rank_case("100 -> 5 -> 200 -> 6 -> 80", [100, 5, 200, 6, 80],
                    hint="look at every layer, not only the first and the last"),
         _rank_case("the input is narrowest: 4 -> 30 -> 40", [4, 30, 40],
