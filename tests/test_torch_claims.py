@@ -85,3 +85,22 @@ def test_a_relu_on_the_logits_blocks_the_gradient_only_from_the_clamped_example(
     nn.CrossEntropyLoss()(torch.relu(scores), torch.tensor([0, 0])).backward()
     assert scores[0, 0] < 0 and scores.grad[0, 0] == 0
     assert scores.grad[1, 0] != 0 and output.weight.grad[0].abs().sum() > 0
+
+
+def test_sgd_step_and_zero_grad_are_the_chapter_s_hand_written_steps():
+    torch.manual_seed(0)
+    by_hand, packaged = nn.Linear(3, 2), nn.Linear(3, 2)
+    packaged.load_state_dict(by_hand.state_dict())
+    optimizer = torch.optim.SGD(packaged.parameters(), lr=0.5)
+    x = torch.randn(8, 3)
+    for _ in range(3):
+        by_hand.zero_grad()
+        by_hand(x).pow(2).mean().backward()
+        with torch.no_grad():
+            for p in by_hand.parameters():
+                p -= 0.5 * p.grad
+        optimizer.zero_grad()
+        packaged(x).pow(2).mean().backward()
+        optimizer.step()
+    for mine, theirs in zip(by_hand.parameters(), packaged.parameters()):
+        torch.testing.assert_close(mine, theirs)
