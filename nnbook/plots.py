@@ -135,8 +135,8 @@ def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.4), dpi=100):
 
 
 def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias, *, points=None,
-                          labels=None, title=None, extent=2.0, resolution=121, figsize=(4.4, 4.0),
-                          dpi=80):
+                          labels=None, title=None, extent=2.0, resolution=121, figsize=(4.8, 4.0),
+                          dpi=80, colorbar_label="probability of class 1"):
     r"""Draw what a network with two inputs and one hidden ReLU layer learned.
 
     The network is :math:`s(\mathbf{x}) = \mathbf{v}^\top \operatorname{relu}(W\mathbf{x} + \mathbf{b}) + c`
@@ -144,10 +144,13 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
     score :math:`s` is the one logit when ``output_weight`` has shape ``(1, H)``, or the difference
     of the two logits, class 1 minus class 0, when it has shape ``(2, H)`` (as for
     ``nn.CrossEntropyLoss``). The colour is :math:`\sigma(s)`, the predicted probability of
-    class 1; the thick black line is the decision boundary :math:`s = 0`; each thin grey line is
-    one hidden unit's own boundary :math:`\mathbf{w}_i^\top\mathbf{x} + b_i = 0`, where that
-    unit switches on. The decision boundary can bend only where it crosses a grey line.
-    ``points`` (shape ``(N, 2)``) and integer ``labels`` (0 or 1) are drawn on top when given.
+    class 1, explained by a colour bar labelled ``colorbar_label``; the thick black line is the
+    decision boundary :math:`s = 0`; each thin dark dashed line is one hidden unit's own boundary
+    :math:`\mathbf{w}_i^\top\mathbf{x} + b_i = 0`, with a short arrow (drawn from the line's
+    point nearest the origin, when that point is in view) towards the side where the unit is on.
+    The decision boundary can bend only where it crosses a dashed line. ``points`` (shape
+    ``(N, 2)``) and integer ``labels`` (0 or 1, drawn red for 1 and blue for 0) are drawn on top
+    when given.
     """
     W = torch.as_tensor(hidden_weight, dtype=torch.float64).detach().cpu()
     bias = torch.as_tensor(hidden_bias, dtype=torch.float64).detach().cpu()
@@ -176,9 +179,12 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
     score = (torch.relu(grid @ W.T + bias) @ V.T + c).reshape(x1.shape).numpy()
 
     fig = Figure(figsize=figsize, dpi=dpi)
-    ax = fig.add_axes((0.13, 0.11, 0.84, 0.8))
-    ax.imshow(1 / (1 + np.exp(-score)), origin="lower", extent=(-extent, extent, -extent, extent),
-              cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=0.55, interpolation="bilinear")
+    ax = fig.add_axes((0.12, 0.11, 0.7, 0.8))
+    image = ax.imshow(1 / (1 + np.exp(-score)), origin="lower",
+                      extent=(-extent, extent, -extent, extent), cmap="RdBu_r", vmin=0.0, vmax=1.0,
+                      alpha=0.55, interpolation="bilinear")
+    colorbar = fig.colorbar(image, cax=fig.add_axes((0.86, 0.11, 0.03, 0.8)))
+    colorbar.set_label(colorbar_label)
     for (w1, w2), b in zip(W.tolist(), bias.tolist()):
         norm = math.hypot(w1, w2)
         if norm == 0:
@@ -187,6 +193,9 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
         along = np.array([-w2, w1]) / norm
         ends = np.stack([foot - 3 * extent * along, foot + 3 * extent * along])
         ax.plot(ends[:, 0], ends[:, 1], color="0.15", lw=1.0, ls="--", label="hidden unit")
+        if np.abs(foot).max() < extent:  # an arrow towards the side where the unit is on
+            ax.annotate("", xy=foot + np.array([w1, w2]) / norm * 0.3 * extent, xytext=foot,
+                        arrowprops=dict(arrowstyle="-|>", color="0.15", lw=1.0))
     if score.min() < 0 < score.max():
         ax.contour(x1.numpy(), x2.numpy(), score, levels=[0.0], colors="k", linewidths=2.5)
     if points is not None:

@@ -117,6 +117,8 @@ def test_collapsing_only_two_layers_or_dropping_biases_fails():
 def test_rank_limit_is_measured_and_a_guess_from_the_ends_fails():
     assert failures("q5", lambda sizes: min(sizes)) == 0
     assert failures("q5", lambda sizes: min(sizes[0], sizes[-1])) >= 3
+    # Rank read as "independent rows" only: the input's width is forgotten.
+    assert failures("q5", lambda sizes: min(sizes[1:], default=sizes[0])) >= 1
 
 
 # --------------------------------------------------------------------------- no answer leaks

@@ -75,7 +75,7 @@ def test_network_diagram_rejects_degenerate_networks(sizes):
 # --------------------------------------------------------------------------- relu_network_boundary
 
 def boundary_parts(fig):
-    (ax,) = fig.axes
+    ax, colorbar = fig.axes  # the map and its colour bar
     (image,) = ax.get_images()
     hidden = [line for line in ax.get_lines() if line.get_label() == "hidden unit"]
     return ax, np.asarray(image.get_array()), hidden
@@ -106,12 +106,26 @@ def test_relu_network_boundary_draws_the_score_and_every_unit_line(width, n_out)
         xs, ys = (np.asarray(v) for v in line.get_data())
         np.testing.assert_allclose(w1 * xs + w2 * ys + bias, 0, atol=1e-9)
     assert ax.get_title() == f"{width} hidden units"
+    assert fig.axes[1].get_ylabel() == "probability of class 1"  # the colour bar
+
+
+def test_relu_network_boundary_points_an_arrow_to_each_units_on_side():
+    W = torch.tensor([[1.0, 0.0], [0.0, -2.0], [1.0, 1.0]])
+    b = torch.tensor([0.5, 0.0, -10.0])  # the third unit's line lies outside the view
+    fig = plots.relu_network_boundary(W, b, torch.ones(1, 3), torch.zeros(1), extent=2.0,
+                                      colorbar_label="P(inside)")
+    arrows = [child for child in fig.axes[0].texts]
+    assert len(arrows) == 2 and fig.axes[1].get_ylabel() == "P(inside)"
+    for arrow, (w1, w2), bias in zip(arrows, W.tolist(), b.tolist()):
+        (x0, y0), (x1, y1) = arrow.xyann, arrow.xy  # tail on the line, head on the on side
+        assert w1 * x0 + w2 * y0 + bias == pytest.approx(0.0)
+        assert w1 * x1 + w2 * y1 + bias > 0
 
 
 def test_relu_network_boundary_draws_the_boundary_only_where_the_score_changes_sign():
     W, b, V, c = random_net(3, 1, seed=0)
     one_class = plots.relu_network_boundary(W, b, torch.zeros(1, 3), torch.ones(1), title="flat")
-    (ax,) = one_class.axes
+    ax = one_class.axes[0]
     assert not ax.collections and ax.get_title() == "flat"  # no contour, no warning
     zero_unit = plots.relu_network_boundary(torch.zeros(2, 2), torch.ones(2), V[:, :2], c)
     assert not boundary_parts(zero_unit)[2]  # units with zero weights have no line

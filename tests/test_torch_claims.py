@@ -104,3 +104,32 @@ def test_sgd_step_and_zero_grad_are_the_chapter_s_hand_written_steps():
         optimizer.step()
     for mine, theirs in zip(by_hand.parameters(), packaged.parameters()):
         torch.testing.assert_close(mine, theirs)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_a_softmax_before_cross_entropy_cannot_reach_zero_loss(n_classes):
+    perfect = torch.zeros(1, n_classes)
+    perfect[0, -1] = 1.0  # the best a softmax output can do: all probability on the right class
+    best = nn.CrossEntropyLoss()(perfect, torch.tensor([n_classes - 1]))
+    e = torch.tensor(1.0).exp()
+    torch.testing.assert_close(best, torch.log(1 + (n_classes - 1) / e))
+
+
+def test_dropout_scales_the_activations_it_keeps_by_one_over_one_minus_p():
+    torch.manual_seed(0)
+    kept = nn.Dropout(p=0.75)(torch.ones(1000))
+    assert set(kept.unique().tolist()) == {0.0, 4.0}
+
+
+def test_linear_and_the_matrix_product_differ_by_rounding_relative_to_the_terms_summed():
+    torch.manual_seed(0)
+    layer, X = nn.Linear(784, 512), torch.randn(4, 784)
+    diff = (layer(X) - (X @ layer.weight.T + layer.bias)).abs()
+    terms = X.abs() @ layer.weight.abs().T + layer.bias.abs()
+    assert (diff <= 1e-6 * terms).all()
+
+
+def test_adam_eps_default_is_1e_8_and_lazy_linear_infers_its_input_size():
+    assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"] == 1e-8
+    lazy = nn.LazyLinear(3)
+    assert lazy(torch.randn(2, 7)).shape == (2, 3) and lazy.weight.shape == (3, 7)
