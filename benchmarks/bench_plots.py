@@ -16,9 +16,22 @@ import inspect
 import statistics
 import time
 
+import torch
+
 from nnbook import plots
 from nnbook.widgets import MAX_FIGURE_BYTES, Dropdown, InteractiveFigure, Slider
 from nnbook.widgets.frames import data_uri, encode_image, rasterize
+
+def relu_weights(width, seed=0):
+    """Random weights of a 2 -> width -> 2 ReLU network, as plots.relu_network_boundary takes them."""
+    g = torch.Generator().manual_seed(seed)
+    return dict(hidden_weight=torch.randn(width, 2, generator=g), hidden_bias=torch.randn(width, generator=g),
+                output_weight=torch.randn(2, width, generator=g), output_bias=torch.randn(2, generator=g))
+
+
+_g = torch.Generator().manual_seed(0)
+POINTS = torch.rand(256, 2, generator=_g) * 4 - 2
+LABELS = (POINTS.norm(dim=1) < 1.2).long()
 
 # Each plotting function at its defaults and at its slider extremes. A new function in
 # plots.__all__ without cases here stops the benchmark (see check_every_function_has_cases).
@@ -35,6 +48,12 @@ CASES = {
         ("[784, 512, 512, 10]", dict(layer_sizes=[784, 512, 512, 10])),
         ("ten layers of 1000", dict(layer_sizes=[1000] * 10)),
     ],
+    "relu_network_boundary": [
+        ("3 units, 256 points", dict(relu_weights(3), points=POINTS, labels=LABELS)),
+        ("8 units, 256 points", dict(relu_weights(8), points=POINTS, labels=LABELS)),
+        ("1 unit, no points", dict(relu_weights(1))),
+        ("50 units, resolution 241", dict(relu_weights(50), resolution=241)),
+    ],
 }
 
 # Chapter 1's interactive figure: all four activations (300 frames) and the two-activation grid
@@ -48,9 +67,20 @@ def neuron_grid(activations):
         b=Slider([-2.0, 0.0, 2.0], default=0.0), activation=Dropdown(activations)))
 
 
+def boundary_grid():
+    """Chapter 1's second figure: 3 widths x 6 epochs (random weights stand in for the trained)."""
+    weights = {(w, e): relu_weights(w, seed=e) for w in (3, 4, 8) for e in (0, 10, 25, 50, 100, 200)}
+
+    def boundary_at(width, epoch):
+        return plots.relu_network_boundary(**weights[width, epoch], points=POINTS, labels=LABELS)
+    return boundary_at, dict(width=Slider([3, 4, 8], default=8),
+                             epoch=Slider([0, 10, 25, 50, 100, 200], default=200))
+
+
 GRIDS = {
     "neuron_output_map 5x5x3x4": neuron_grid(["sigmoid", "tanh", "relu", "identity"]),
     "neuron_output_map 5x5x3x2": neuron_grid(["sigmoid", "relu"]),
+    "relu_network_boundary 3x6": boundary_grid(),
 }
 
 
@@ -81,12 +111,12 @@ def time_case(function, kwargs, repeat):
 
 
 def print_function_table(functions, repeat):
-    print(f"{'function':<20} {'case':<32} {'build':>7} {'draw':>7} {'encode':>7} "
+    print(f"{'function':<22} {'case':<32} {'build':>7} {'draw':>7} {'encode':>7} "
           f"{'total':>7} {'frame':>9} {'pixels':>9}")
     for name in functions:
         for label, kwargs in CASES[name]:
             build, draw, encode, weight, (w, h) = time_case(getattr(plots, name), kwargs, repeat)
-            print(f"{name:<20} {label:<32} {build:6.1f}ms {draw:6.1f}ms {encode:6.1f}ms "
+            print(f"{name:<22} {label:<32} {build:6.1f}ms {draw:6.1f}ms {encode:6.1f}ms "
                   f"{build + draw + encode:6.1f}ms {weight / 1000:7.1f}kB {w:>4}x{h:<4}")
 
 

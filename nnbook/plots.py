@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["ACTIVATIONS", "Redraw", "neuron_output_map", "network_diagram"]
+__all__ = ["ACTIVATIONS", "Redraw", "neuron_output_map", "network_diagram", "relu_network_boundary"]
 
 # name -> (function on a tensor, colour range shown on the colour bar)
 ACTIVATIONS = {
@@ -188,4 +188,79 @@ def network_diagram(layer_sizes, *, max_drawn=8, figsize=(6.0, 3.4), dpi=100):
         ax.text(i, max_drawn / 2 + 0.5, f"{kind}\n{n:,}", ha="center", va="bottom", fontsize="medium")
     ax.set(xlim=(-0.5, len(sizes) - 0.5), ylim=(-max_drawn / 2 - 2.2, max_drawn / 2 + 1.6))
     ax.axis("off")
+    return fig
+
+
+def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias, *, points=None,
+                          labels=None, title=None, extent=2.0, resolution=121, figsize=(4.8, 4.0),
+                          dpi=80, colorbar_label="probability of class 1"):
+    r"""Draw what a network with two inputs and one hidden ReLU layer learned.
+
+    The network is :math:`s(\mathbf{x}) = \mathbf{v}^\top \operatorname{relu}(W\mathbf{x} + \mathbf{b}) + c`
+    with ``hidden_weight`` :math:`W` of shape ``(H, 2)`` and ``hidden_bias`` of shape ``(H,)``. The
+    score :math:`s` is the one logit when ``output_weight`` has shape ``(1, H)``, or the difference
+    of the two logits, class 1 minus class 0, when it has shape ``(2, H)`` (as for
+    ``nn.CrossEntropyLoss``). The colour is :math:`\sigma(s)`, the predicted probability of
+    class 1, explained by a colour bar labelled ``colorbar_label``; the thick black line is the
+    decision boundary :math:`s = 0`; each thin dark dashed line is one hidden unit's own boundary
+    :math:`\mathbf{w}_i^\top\mathbf{x} + b_i = 0`, with a short arrow (drawn from the line's
+    point nearest the origin, when that point is in view) towards the side where the unit is on.
+    The decision boundary can bend only where it crosses a dashed line. ``points`` (shape
+    ``(N, 2)``) and integer ``labels`` (0 or 1, drawn red for 1 and blue for 0) are drawn on top
+    when given.
+    """
+    W = torch.as_tensor(hidden_weight, dtype=torch.float64).detach().cpu()
+    bias = torch.as_tensor(hidden_bias, dtype=torch.float64).detach().cpu()
+    V = torch.as_tensor(output_weight, dtype=torch.float64).detach().cpu()
+    c = torch.as_tensor(output_bias, dtype=torch.float64).detach().cpu()
+    if W.ndim != 2 or W.shape[1] != 2 or W.shape[0] < 1:
+        raise ValueError(f"hidden_weight must have shape (H, 2) with H >= 1, got {tuple(W.shape)}")
+    n_hidden = W.shape[0]
+    if bias.shape != (n_hidden,):
+        raise ValueError(f"hidden_bias must have shape ({n_hidden},), got {tuple(bias.shape)}")
+    if V.ndim != 2 or V.shape[0] not in (1, 2) or V.shape[1] != n_hidden:
+        raise ValueError(f"output_weight must have shape (1, {n_hidden}) or (2, {n_hidden}), "
+                         f"got {tuple(V.shape)}")
+    if c.shape != (V.shape[0],):
+        raise ValueError(f"output_bias must have shape ({V.shape[0]},), got {tuple(c.shape)}")
+    if not (extent > 0 and math.isfinite(extent)):
+        raise ValueError(f"extent must be a positive number, got {extent}")
+    if int(resolution) < 2:
+        raise ValueError(f"resolution must be at least 2, got {resolution}")
+    if V.shape[0] == 2:  # two logits: only their difference decides the class
+        V, c = V[1:] - V[:1], c[1:] - c[:1]
+
+    axis = torch.linspace(-extent, extent, int(resolution), dtype=torch.float64)
+    x2, x1 = torch.meshgrid(axis, axis, indexing="ij")  # rows follow x2, columns follow x1
+    grid = torch.stack([x1.reshape(-1), x2.reshape(-1)], dim=1)
+    score = (torch.relu(grid @ W.T + bias) @ V.T + c).reshape(x1.shape).numpy()
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.12, 0.11, 0.7, 0.8))
+    image = ax.imshow(1 / (1 + np.exp(-score)), origin="lower",
+                      extent=(-extent, extent, -extent, extent), cmap="RdBu_r", vmin=0.0, vmax=1.0,
+                      alpha=0.55, interpolation="bilinear")
+    colorbar = fig.colorbar(image, cax=fig.add_axes((0.86, 0.11, 0.03, 0.8)))
+    colorbar.set_label(colorbar_label)
+    for (w1, w2), b in zip(W.tolist(), bias.tolist()):
+        norm = math.hypot(w1, w2)
+        if norm == 0:
+            continue  # a unit with zero weights is constant: it has no line
+        foot = np.array([w1, w2]) * (-b / norm**2)
+        along = np.array([-w2, w1]) / norm
+        ends = np.stack([foot - 3 * extent * along, foot + 3 * extent * along])
+        ax.plot(ends[:, 0], ends[:, 1], color="0.15", lw=1.0, ls="--", label="hidden unit")
+        if np.abs(foot).max() < extent:  # an arrow towards the side where the unit is on
+            ax.annotate("", xy=foot + np.array([w1, w2]) / norm * 0.3 * extent, xytext=foot,
+                        arrowprops=dict(arrowstyle="-|>", color="0.15", lw=1.0))
+    if score.min() < 0 < score.max():
+        ax.contour(x1.numpy(), x2.numpy(), score, levels=[0.0], colors="k", linewidths=2.5)
+    if points is not None:
+        xy = torch.as_tensor(points).detach().cpu().numpy()
+        colour = "k" if labels is None else np.where(torch.as_tensor(labels).cpu().numpy() == 1,
+                                                     "#b2182b", "#2166ac")
+        ax.scatter(xy[:, 0], xy[:, 1], s=7, c=colour, edgecolors="white", linewidths=0.3)
+    ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x₁", ylabel="x₂", aspect="equal",
+           title=title if title is not None else f"{n_hidden} hidden units")
+    ax.title.set_fontsize("medium")
     return fig

@@ -70,3 +70,81 @@ def test_network_diagram_labels_every_layer_and_parameter_count(sizes):
 def test_network_diagram_rejects_degenerate_networks(sizes):
     with pytest.raises(ValueError):
         plots.network_diagram(sizes)
+
+
+# --------------------------------------------------------------------------- relu_network_boundary
+
+def boundary_parts(fig):
+    ax, colorbar = fig.axes  # the map and its colour bar
+    (image,) = ax.get_images()
+    hidden = [line for line in ax.get_lines() if line.get_label() == "hidden unit"]
+    return ax, np.asarray(image.get_array()), hidden
+
+
+def random_net(width, n_out, seed):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(width, 2, generator=g), torch.randn(width, generator=g),
+            torch.randn(n_out, width, generator=g), torch.randn(n_out, generator=g))
+
+
+# The chapter's sliders: 3 to 8 hidden units, from the untrained start to the trained net.
+@pytest.mark.parametrize("width", [1, 3, 8])
+@pytest.mark.parametrize("n_out", [1, 2])
+def test_relu_network_boundary_draws_the_score_and_every_unit_line(width, n_out):
+    W, b, V, c = random_net(width, n_out, seed=width)
+    fig = plots.relu_network_boundary(W, b, V, c, resolution=11, extent=2.0)
+    assert isinstance(fig, Figure)
+    ax, colours, hidden = boundary_parts(fig)
+    grid = torch.linspace(-2, 2, 11, dtype=torch.float64)
+    x2, x1 = torch.meshgrid(grid, grid, indexing="ij")
+    xy = torch.stack([x1.reshape(-1), x2.reshape(-1)], dim=1)
+    logits = torch.relu(xy @ W.double().T + b.double()) @ V.double().T + c.double()
+    score = logits[:, 0] if n_out == 1 else logits[:, 1] - logits[:, 0]
+    np.testing.assert_allclose(colours, torch.sigmoid(score).reshape(11, 11).numpy(), atol=1e-12)
+    assert len(hidden) == width
+    for line, (w1, w2), bias in zip(hidden, W.tolist(), b.tolist()):
+        xs, ys = (np.asarray(v) for v in line.get_data())
+        np.testing.assert_allclose(w1 * xs + w2 * ys + bias, 0, atol=1e-9)
+    assert ax.get_title() == f"{width} hidden units"
+    assert fig.axes[1].get_ylabel() == "probability of class 1"  # the colour bar
+
+
+def test_relu_network_boundary_points_an_arrow_to_each_units_on_side():
+    W = torch.tensor([[1.0, 0.0], [0.0, -2.0], [1.0, 1.0]])
+    b = torch.tensor([0.5, 0.0, -10.0])  # the third unit's line lies outside the view
+    fig = plots.relu_network_boundary(W, b, torch.ones(1, 3), torch.zeros(1), extent=2.0,
+                                      colorbar_label="P(inside)")
+    arrows = [child for child in fig.axes[0].texts]
+    assert len(arrows) == 2 and fig.axes[1].get_ylabel() == "P(inside)"
+    for arrow, (w1, w2), bias in zip(arrows, W.tolist(), b.tolist()):
+        (x0, y0), (x1, y1) = arrow.xyann, arrow.xy  # tail on the line, head on the on side
+        assert w1 * x0 + w2 * y0 + bias == pytest.approx(0.0)
+        assert w1 * x1 + w2 * y1 + bias > 0
+
+
+def test_relu_network_boundary_draws_the_boundary_only_where_the_score_changes_sign():
+    W, b, V, c = random_net(3, 1, seed=0)
+    one_class = plots.relu_network_boundary(W, b, torch.zeros(1, 3), torch.ones(1), title="flat")
+    ax = one_class.axes[0]
+    assert not ax.collections and ax.get_title() == "flat"  # no contour, no warning
+    zero_unit = plots.relu_network_boundary(torch.zeros(2, 2), torch.ones(2), V[:, :2], c)
+    assert not boundary_parts(zero_unit)[2]  # units with zero weights have no line
+
+
+def test_relu_network_boundary_draws_points_with_their_labels():
+    W, b, V, c = random_net(4, 2, seed=1)
+    points = torch.tensor([[0.0, 0.0], [1.0, -1.0], [-1.5, 1.5]])
+    fig = plots.relu_network_boundary(W, b, V, c, points=points, labels=torch.tensor([1, 0, 0]))
+    (scatter,) = fig.axes[0].collections[-1:]
+    np.testing.assert_allclose(scatter.get_offsets(), points.numpy())
+
+
+@pytest.mark.parametrize("args, message", [
+    ((torch.zeros(3, 3), torch.zeros(3), torch.zeros(1, 3), torch.zeros(1)), "hidden_weight"),
+    ((torch.zeros(3, 2), torch.zeros(4), torch.zeros(1, 3), torch.zeros(1)), "hidden_bias"),
+    ((torch.zeros(3, 2), torch.zeros(3), torch.zeros(3, 3), torch.zeros(3)), "output_weight"),
+    ((torch.zeros(3, 2), torch.zeros(3), torch.zeros(2, 3), torch.zeros(1)), "output_bias"),
+])
+def test_relu_network_boundary_rejects_bad_shapes(args, message):
+    with pytest.raises(ValueError, match=message):
+        plots.relu_network_boundary(*args)

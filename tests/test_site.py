@@ -402,7 +402,7 @@ def test_front_matter_links_the_chapters_and_the_exercise_pages(built_site):
     assert {"exercises-for-students.html", "grading-for-teachers.html"} <= how_to_links
 
 
-@pytest.mark.parametrize("page", ["intro.md", "how-to-use.md"])
+@pytest.mark.parametrize("page", ["intro.md", "how-to-use.md", "keras-to-pytorch.md"])
 def test_python_shown_in_the_front_matter_runs(page, capsys):
     source = (ROOT / "book" / page).read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", source, flags=re.S)

@@ -1,0 +1,162 @@
+"""Exercise set 1 grades correctly: the solutions get full marks from ``nnbook-grade`` (with the
+instructor's private tests), the generated exercises get zero, every case checks something, and no
+stub, docstring or hint gives an answer away."""
+
+import csv
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from torch import nn
+
+from nnbook.grading import runner
+from nnbook.grading.sets.ex01_neurons_and_layers import EXERCISE_SET as EX
+from nnbook.grading.sets.ex01_neurons_and_layers import (SkipNetReference, collapse_reference, hat,
+                                                         hat_network, hat_parameters_reference)
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "01-neurons-and-layers.ipynb"
+SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
+PRIVATE_TESTS = ROOT / "tests" / "grading_private"
+BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
+
+
+def grade(tmp_path, notebook: Path):
+    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
+    (tmp_path / "in").mkdir()
+    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
+    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
+    result = subprocess.run(
+        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
+         "--timeout", "120", "--memory", "2048", "--workers", "1"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
+    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
+
+
+def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
+    rows, report = grade(tmp_path, SOLUTION)
+    assert len(rows) == len(EX.questions)
+    assert f"Score: {EX.max_points:g} / {EX.max_points:g}" in report, report
+    cases = len(EX.question("q2").cases) + 1  # the private file adds one case to q2
+    assert re.search(rf"^q2 +hat_parameters +3 / 3 +ok +{cases} of {cases} cases passed$", report, re.M)
+
+
+def test_the_generated_exercises_get_zero(tmp_path):
+    _, report = grade(tmp_path, EXERCISE)
+    assert f"Score: 0 / {EX.max_points:g}" in report, report
+
+
+def test_every_question_has_more_instructor_cases_than_public_ones():
+    for question in EX.questions:
+        public = sum(case.public for case in question.cases)
+        assert 1 <= public < len(question.cases) - public, question.id
+
+
+# --------------------------------------------------------------------------- wrong answers fail
+
+def failures(question_id, answer):
+    question = EX.question(question_id)
+    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
+               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
+    return sum(not r.passed for r in results)
+
+
+def test_a_hat_with_two_kinks_or_the_wrong_place_fails():
+    def one_sided(center, height):  # climbs and falls, but never levels off on the right
+        W1, b1, W2, b2 = hat_parameters_reference(center, height)
+        return W1, b1, W2 * torch.tensor([[1.0, 1.0, 0.0]]), b2
+
+    def shifted(center, height):
+        return hat_parameters_reference(center + 0.5, height)
+
+    assert failures("q2", one_sided) >= 4 and failures("q2", shifted) >= 4
+
+
+def test_the_reference_hat_weights_draw_the_hat():
+    for center, height in [(0.0, 1.0), (3.0, 2.0), (-1.5, -0.5)]:
+        net = hat_network(hat_parameters_reference(center, height))
+        x = torch.linspace(center - 4, center + 4, 81)
+        torch.testing.assert_close(net(x.unsqueeze(1)).squeeze(1).detach(), hat(x, center, height))
+
+
+def test_a_skipnet_without_relu_or_with_layers_in_a_list_fails():
+    class NoRelu(SkipNetReference):
+        def forward(self, x):
+            return self.output(self.hidden(x)) + self.skip(x)
+
+    class InAList(nn.Module):
+        def __init__(self, n_in, n_hidden, n_out):
+            super().__init__()
+            self.layers = [nn.Linear(n_in, n_hidden), nn.Linear(n_hidden, n_out),
+                           nn.Linear(n_in, n_out, bias=False)]
+
+        def forward(self, x):
+            hidden, output, skip = self.layers
+            return output(torch.relu(hidden(x))) + skip(x)
+
+    assert failures("q3", NoRelu) >= 5 and failures("q3", InAList) == len(EX.question("q3").cases)
+
+
+def test_collapsing_only_two_layers_or_dropping_biases_fails():
+    def first_two(weights, biases):
+        return collapse_reference(weights[:2], biases[:2])
+
+    def no_biases(weights, biases):
+        W, b = collapse_reference(weights, biases)
+        return W, biases[-1]
+
+    assert failures("q4", first_two) >= 2 and failures("q4", no_biases) >= 4
+
+
+def test_rank_limit_is_measured_and_a_guess_from_the_ends_fails():
+    assert failures("q5", lambda sizes: min(sizes)) == 0
+    assert failures("q5", lambda sizes: min(sizes[0], sizes[-1])) >= 3
+    # Rank read as "independent rows" only: the input's width is forgotten.
+    assert failures("q5", lambda sizes: min(sizes[1:], default=sizes[0])) >= 1
+
+
+# --------------------------------------------------------------------------- no answer leaks
+
+def solution_lines():
+    """Every non-trivial line of code inside a solution block."""
+    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
+    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
+    return {line for line in lines if len(line) > 6 and line not in {"return y", "return W, b"}}
+
+
+def hints_and_stubs():
+    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
+    exercise = nbformat.read(EXERCISE, 4)
+    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
+    return texts
+
+
+def test_no_stub_or_hint_contains_a_line_of_a_solution():
+    lines = solution_lines()
+    assert len(lines) >= 8
+    for text in hints_and_stubs():
+        for line in lines:
+            assert line not in text, f"{line!r} leaks into {text[:80]!r}"
+
+
+@pytest.mark.parametrize("giveaway", [
+    r"weight\.T", r"\.T\b", r"-\s*2", r"1,\s*-2,\s*1", r"\bmin\b", r"min\(", r"smallest", r"narrowest",
+    r"relu\(self\.hidden", r"self\.skip\(x\)", r"@", r"W2 ?@ ?W1", r"weight @",
+])
+def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
+    for text in hints_and_stubs():
+        stub_lines = [line for line in text.splitlines() if "NotImplementedError" in line or "hint" in line]
+        checked = "\n".join(stub_lines) if "\n" in text else text
+        assert not re.search(giveaway, checked), f"{giveaway!r} in {checked[:120]!r}"
+
+
+def test_the_exercise_notebook_states_no_answer_in_its_questions():
+    markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells if c.cell_type == "markdown")
+    for giveaway in ["min(", "smallest size", "narrowest", "1, -2, 1", "W_2 W_1", "weight.T"]:
+        assert giveaway not in markdown, giveaway
