@@ -203,11 +203,13 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
     ``nn.CrossEntropyLoss``). The colour is :math:`\sigma(s)`, the predicted probability of
     class 1, explained by a colour bar labelled ``colorbar_label``; the thick black line is the
     decision boundary :math:`s = 0`; each thin dark dashed line is one hidden unit's own boundary
-    :math:`\mathbf{w}_i^\top\mathbf{x} + b_i = 0`, with a short arrow (drawn from the line's
-    point nearest the origin, when that point is in view) towards the side where the unit is on.
+    :math:`\mathbf{w}_i^\top\mathbf{x} + b_i = 0`, with a short arrow (drawn from the middle of the
+    line's part in view, when part of it is in view) towards the side where the unit is on, and
+    a label with the unit's index (row of ``hidden_weight``) and, when ``points`` are given, the
+    share of them on which the unit is on.
     The decision boundary can bend only where it crosses a dashed line. ``points`` (shape
-    ``(N, 2)``) and integer ``labels`` (0 or 1, drawn red for 1 and blue for 0) are drawn on top
-    when given.
+    ``(N, 2)``) and integer ``labels`` (0 or 1, drawn red for 1 and blue for 0) are drawn on top,
+    outlined in black, when given.
     """
     W = torch.as_tensor(hidden_weight, dtype=torch.float64).detach().cpu()
     bias = torch.as_tensor(hidden_bias, dtype=torch.float64).detach().cpu()
@@ -242,7 +244,9 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
                       alpha=0.55, interpolation="bilinear")
     colorbar = fig.colorbar(image, cax=fig.add_axes((0.86, 0.11, 0.03, 0.8)))
     colorbar.set_label(colorbar_label)
-    for (w1, w2), b in zip(W.tolist(), bias.tolist()):
+    xy = None if points is None else torch.as_tensor(points, dtype=torch.float64).detach().cpu()
+    placed = []  # where the unit labels went
+    for unit, ((w1, w2), b) in enumerate(zip(W.tolist(), bias.tolist())):
         norm = math.hypot(w1, w2)
         if norm == 0:
             continue  # a unit with zero weights is constant: it has no line
@@ -250,16 +254,47 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
         along = np.array([-w2, w1]) / norm
         ends = np.stack([foot - 3 * extent * along, foot + 3 * extent * along])
         ax.plot(ends[:, 0], ends[:, 1], color="0.15", lw=1.0, ls="--", label="hidden unit")
-        if np.abs(foot).max() < extent:  # an arrow towards the side where the unit is on
-            ax.annotate("", xy=foot + np.array([w1, w2]) / norm * 0.3 * extent, xytext=foot,
+        # The part of the line inside the view: foot + t·along for t in [low, high].
+        low, high = -np.inf, np.inf
+        for f, a in zip(foot, along):
+            if abs(a) < 1e-12:
+                low, high = (low, high) if abs(f) < extent else (np.inf, -np.inf)
+            else:
+                t1, t2 = sorted(((-extent - f) / a, (extent - f) / a))
+                low, high = max(low, t1), min(high, t2)
+        if high - low > 1e-9 * extent:  # in view: an arrow towards the on side, and a label
+            middle = foot + (low + high) / 2 * along
+            normal = np.array([w1, w2]) / norm
+            length = 0.3 * extent  # shortened, if need be, so that the head stays in view
+            while np.abs(middle + normal * length).max() > extent and length > 0.02 * extent:
+                length *= 0.8
+            ax.annotate("", xy=middle + normal * length, xytext=middle,
                         arrowprops=dict(arrowstyle="-|>", color="0.15", lw=1.0))
+            label = f"{unit}"
+            if xy is not None:
+                on = ((xy @ W[unit] + bias[unit]) > 0).double().mean().item()
+                label += f": on {on:.0%}"
+            # Near one end of the visible part, where the lines are further apart than at the
+            # middle of the view, at the first place that does not cover an earlier label.
+            def clearance(anchor):
+                return min((max(abs(anchor[0] - x) / 0.55, abs(anchor[1] - y) / 0.15)
+                            for x, y in placed), default=np.inf) / extent
+
+            candidates = [np.clip(foot + (low + f * (high - low)) * along, -0.9 * extent, 0.9 * extent)
+                          for f in (0.85, 0.15, 0.7, 0.3, 0.5)]
+            anchor = next((a for a in candidates if clearance(a) >= 1),
+                          max(candidates, key=clearance))
+            placed.append(anchor)
+            ax.text(*anchor, label, fontsize="x-small", ha="center",
+                    va="center", color="0.1", label="unit label",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
     if score.min() < 0 < score.max():
         ax.contour(x1.numpy(), x2.numpy(), score, levels=[0.0], colors="k", linewidths=2.5)
     if points is not None:
-        xy = torch.as_tensor(points).detach().cpu().numpy()
+        xy = xy.numpy()
         colour = "k" if labels is None else np.where(torch.as_tensor(labels).cpu().numpy() == 1,
                                                      "#b2182b", "#2166ac")
-        ax.scatter(xy[:, 0], xy[:, 1], s=7, c=colour, edgecolors="white", linewidths=0.3)
+        ax.scatter(xy[:, 0], xy[:, 1], s=12, c=colour, edgecolors="k", linewidths=0.5)
     ax.set(xlim=(-extent, extent), ylim=(-extent, extent), xlabel="x₁", ylabel="x₂", aspect="equal",
            title=title if title is not None else f"{n_hidden} hidden units")
     ax.title.set_fontsize("medium")

@@ -85,6 +85,24 @@ def test_the_reference_hat_weights_draw_the_hat():
         torch.testing.assert_close(net(x.unsqueeze(1)).squeeze(1).detach(), hat(x, center, height))
 
 
+def test_a_hat_whose_b2_is_a_single_number_of_shape_empty_is_accepted():
+    def scalar_b2(center, height):
+        W1, b1, W2, b2 = hat_parameters_reference(center, height)
+        return W1, b1, W2, b2.reshape(())
+
+    assert failures("q2", scalar_b2) == 0
+
+
+def test_q1_checks_bias_none_publicly_and_q5_demo_sizes_are_not_graded_cases():
+    assert any(case.public and "bias=None" in case.name for case in EX.question("q1").cases)
+    graded = {tuple(case.make_args("cpu")[0]) for case in EX.question("q5").cases if not case.public}
+    demo = next(c.source for c in nbformat.read(EXERCISE, 4).cells
+                if c.cell_type == "code" and "Predict, then measure" in c.source)
+    sizes = {tuple(int(n) for n in m.split(","))
+             for m in re.findall(r"\[(\d+(?:, *\d+)+)\]", demo.split("\n")[1])}
+    assert len(sizes) == 4 and not sizes & graded
+
+
 def test_a_skipnet_without_relu_or_with_layers_in_a_list_fails():
     class NoRelu(SkipNetReference):
         def forward(self, x):

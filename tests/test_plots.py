@@ -114,12 +114,31 @@ def test_relu_network_boundary_points_an_arrow_to_each_units_on_side():
     b = torch.tensor([0.5, 0.0, -10.0])  # the third unit's line lies outside the view
     fig = plots.relu_network_boundary(W, b, torch.ones(1, 3), torch.zeros(1), extent=2.0,
                                       colorbar_label="P(inside)")
-    arrows = [child for child in fig.axes[0].texts]
+    texts = fig.axes[0].texts
+    arrows = [t for t in texts if t.get_label() != "unit label"]
+    labels = [t.get_text() for t in texts if t.get_label() == "unit label"]
     assert len(arrows) == 2 and fig.axes[1].get_ylabel() == "P(inside)"
+    assert labels == ["0", "1"]  # each line in view is labelled with its unit's index
     for arrow, (w1, w2), bias in zip(arrows, W.tolist(), b.tolist()):
         (x0, y0), (x1, y1) = arrow.xyann, arrow.xy  # tail on the line, head on the on side
         assert w1 * x0 + w2 * y0 + bias == pytest.approx(0.0)
+        assert max(abs(x0), abs(y0)) <= 2.0       # the tail is in view
         assert w1 * x1 + w2 * y1 + bias > 0
+
+
+def test_relu_network_boundary_labels_a_line_whose_nearest_point_is_off_view():
+    # x₁ + x₂ = 3.5: its point nearest the origin, (1.75, 1.75), lies outside [-2, 2]², but the
+    # line crosses the corner, so it gets an arrow and a label with its on-share of the points.
+    W, b = torch.tensor([[1.0, 1.0]]), torch.tensor([-3.5])
+    points = torch.tensor([[1.9, 1.9], [0.0, 0.0], [-1.0, 1.0], [1.0, -1.0]])
+    fig = plots.relu_network_boundary(W, b, torch.ones(1, 1), torch.zeros(1), points=points,
+                                      labels=torch.tensor([1, 0, 0, 0]))
+    texts = fig.axes[0].texts
+    (arrow,) = [t for t in texts if t.get_label() != "unit label"]
+    assert [t.get_text() for t in texts if t.get_label() == "unit label"] == ["0: on 25%"]
+    (x0, y0), (x1, y1) = arrow.xyann, arrow.xy
+    assert x0 + y0 - 3.5 == pytest.approx(0.0) and max(abs(x0), abs(y0)) <= 2.0
+    assert x1 + y1 - 3.5 > 0
 
 
 def test_relu_network_boundary_draws_the_boundary_only_where_the_score_changes_sign():
@@ -137,6 +156,7 @@ def test_relu_network_boundary_draws_points_with_their_labels():
     fig = plots.relu_network_boundary(W, b, V, c, points=points, labels=torch.tensor([1, 0, 0]))
     (scatter,) = fig.axes[0].collections[-1:]
     np.testing.assert_allclose(scatter.get_offsets(), points.numpy())
+    np.testing.assert_allclose(scatter.get_edgecolors()[:, :3], 0.0)  # outlined in black
 
 
 @pytest.mark.parametrize("args, message", [

@@ -121,6 +121,25 @@ def test_dropout_scales_the_activations_it_keeps_by_one_over_one_minus_p():
     assert set(kept.unique().tolist()) == {0.0, 4.0}
 
 
+def test_an_in_place_change_of_a_parameter_needs_no_grad():
+    layer = nn.Linear(2, 2)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        layer.weight.copy_(torch.zeros(2, 2))
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        layer.weight -= 0.5 * torch.ones(2, 2)
+    with torch.no_grad():
+        layer.weight.copy_(torch.zeros(2, 2))
+        layer.weight -= 0.5
+    assert torch.equal(layer.weight, torch.full((2, 2), -0.5)) and layer.weight.requires_grad
+
+
+def test_float_addition_is_not_associative_and_the_relu_slope_at_zero_is_zero():
+    assert (0.1 + 0.2) + 0.3 != 0.1 + (0.2 + 0.3)
+    z = torch.tensor(0.0, requires_grad=True)
+    torch.relu(z).backward()
+    assert z.grad == 0
+
+
 def test_linear_and_the_matrix_product_differ_by_rounding_relative_to_the_terms_summed():
     torch.manual_seed(0)
     layer, X = nn.Linear(784, 512), torch.randn(4, 784)

@@ -54,7 +54,7 @@ Q1 = Question(
         _linear_case("extra leading dimensions: x of shape (2, 5, 3)", (2, 5), 3, 4, seed=30,
                      hint="only the last dimension of x is the feature dimension"),
         _linear_case("no bias (bias=None, as in nn.Linear(3, 2, bias=False))", (4,), 3, 2, seed=40,
-                     bias=False, hint="a layer built with bias=False adds nothing"),
+                     bias=False, public=True, hint="a layer built with bias=False adds nothing"),
         _linear_case("float64 inputs give a float64 result", (3,), 6, 5, seed=50, dtype=torch.float64,
                      hint="do not convert dtypes: compute with the tensors you are given"),
         _linear_case("an empty batch: x of shape (0, 3)", (0,), 3, 2, seed=60),
@@ -65,7 +65,7 @@ Q1 = Question(
 
 # --------------------------------------------------------------------------- q2: hat_parameters
 
-HAT_SHAPES = {"W1": (3, 1), "b1": (3,), "W2": (1, 3), "b2": (1,)}
+HAT_SHAPES = {"W1": (3, 1), "b1": (3,), "W2": (1, 3), "b2": (1,)}  # b2 may also be ()
 
 
 def hat(x, center, height):
@@ -91,6 +91,8 @@ def hat_network(parameters):
     with torch.no_grad():
         for (name, shape), target, value in zip(HAT_SHAPES.items(), targets, parameters):
             value = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
+            if name == "b2" and value.shape == ():
+                value = value.reshape(1)          # a single number: shape () is fine too
             if tuple(value.shape) != shape:
                 raise ValueError(f"{name} should have shape {shape}, but it has {tuple(value.shape)}")
             target.copy_(value)
@@ -263,14 +265,14 @@ Q5 = Question(
     cases=(
         _rank_case("784 -> 2 -> 10", [784, 2, 10], public=True),
         _rank_case("5 -> 8 -> 3", [5, 8, 3], public=True,
-                   hint="a (3, 5) matrix cannot have more independent rows than it has rows"),
+                   hint="what can the last layer's matrix do on its own?"),
         _rank_case("one layer 10 -> 10", [10, 10]),
         _rank_case("3 -> 100 -> 100 -> 3", [3, 100, 100, 3]),
         _rank_case("a bottleneck: 50 -> 3 -> 50", [50, 3, 50]),
         _rank_case("100 -> 5 -> 200 -> 6 -> 80", [100, 5, 200, 6, 80],
                    hint="look at every layer, not only the first and the last"),
         _rank_case("the input is narrowest: 4 -> 30 -> 40", [4, 30, 40],
-                   hint="the input counts as a layer of the stack too"),
+                   hint="think about the columns of W as well as its rows"),
         _rank_case("a single size: no layers, the identity", [7],
                    hint="a stack with no layers passes its input through unchanged"),
     ),
