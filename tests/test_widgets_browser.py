@@ -1,6 +1,6 @@
 """The static version of nnbook.widgets figures, driven in headless Chromium with the network cut off.
 
-On Chapter 1's page of the built site, every slider (moved with the keyboard) and every drop-down
+On every chapter's page of the built site, every slider (moved with the keyboard) and every drop-down
 changes the picture to exactly the frame Python rendered for the new values, updates the readout,
 and touches no other figure; nothing is fetched from outside the site and nothing logs an error.
 The frames are image files of the site (book/_ext/figure_frames.py), byte for byte the frames
@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 
 from nnbook.widgets import Dropdown, Slider, interactive_figure
 
+ROOT = Path(__file__).resolve().parents[1]
+# Every chapter notebook, so that a new chapter's figures are driven without editing this file.
+CHAPTERS = sorted(path.stem for path in (ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
 CHAPTER_ONE = "chapters/01-neurons-and-layers.html"
 
 # The state of every static figure on the page, as a reader's browser has it.
@@ -130,13 +133,15 @@ def frame_requests(page) -> list:
     return [url for url in page.nnbook_requests if "/_images/nnbook/" in url]
 
 
-def test_chapter_one_figure_moves_with_every_control_offline(site_url, browser_page):
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_chapter_figure_moves_with_every_control_offline(site_url, browser_page, chapter):
     page = browser_page
+    html = f"chapters/{chapter}.html"
     page.nnbook_requests = []
     page.on("request", lambda request: page.nnbook_requests.append(request.url))
-    page.goto(f"{site_url}/{CHAPTER_ONE}", wait_until="networkidle")
+    page.goto(f"{site_url}/{html}", wait_until="networkidle")
     figures = page.evaluate(READ_FIGURES)
-    assert figures, f"{CHAPTER_ONE} shows no static interactive figure (nnbook.widgets.interactive_figure)"
+    assert figures, f"{html} shows no static interactive figure (nnbook.widgets.interactive_figure)"
     for figure in figures:
         assert figure["src"] == expected_frame(figure), f"{figure['id']} starts on the wrong frame"
         assert len(figure["frames"]) == len(set(figure["frames"])) > 1
@@ -186,16 +191,18 @@ def notebook_figures(path: Path) -> dict:
     return figures
 
 
-def test_site_frames_are_the_notebooks_frames_byte_for_byte(built_site):
-    page = (built_site / CHAPTER_ONE).read_text(encoding="utf-8")
-    stored = notebook_figures(Path(__file__).resolve().parents[1] / "chapters" / "01-neurons-and-layers.ipynb")
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_site_frames_are_the_notebooks_frames_byte_for_byte(built_site, chapter):
+    html = f"chapters/{chapter}.html"
+    page = (built_site / html).read_text(encoding="utf-8")
+    stored = notebook_figures(ROOT / "chapters" / f"{chapter}.ipynb")
     assert stored
     assert "data:image/" not in page, "a frame is still inlined in the page"
     for figure_id, frames in stored.items():
         found = re.search(rf'id="{figure_id}".*?class="nnbook-figure-frames">(.*?)</script>', page, flags=re.S)
         assert found, f"{figure_id} is not on the built page"
         urls = json.loads(found.group(1))
-        files = [(built_site / CHAPTER_ONE).parent / url for url in urls]
+        files = [(built_site / html).parent / url for url in urls]
         assert [f.read_bytes() for f in files] == frames
 
 
