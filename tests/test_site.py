@@ -469,3 +469,13 @@ def test_colab_stack_workflow_runs_every_notebook_weekly_on_the_newest_stack():
     script = run_lines(job)
     assert re.search(r"pip install [^\n]*--upgrade[^\n]*torch numpy matplotlib ipywidgets", script)
     assert "tools/execute_notebooks.py --all" in script
+
+
+def test_book_workflow_tests_both_ends_of_the_supported_range():
+    """The `range` job runs the same range tests as .ci/run, on the oldest and the newest release."""
+    wf = load_workflow("book.yml")
+    job = wf["jobs"]["range"]
+    assert sorted(job["strategy"]["matrix"]["end"]) == ["newest", "oldest"]
+    script = run_lines(job)
+    assert "bash tools/range_tests.sh" in script and "pyproject.toml" in script
+    assert "bash tools/range_tests.sh" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
