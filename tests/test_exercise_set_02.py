@@ -130,7 +130,7 @@ def test_chain_slopes_that_forget_the_weights_or_the_kink_convention_fail():
         return slope
 
     assert failures("q3", no_weights) >= 3
-    assert failures("q3", relu_slope_one_at_zero) == 1    # only the kink case
+    assert failures("q3", relu_slope_one_at_zero) >= 1    # the kink case at least
 
 
 def test_logits_that_are_the_probabilities_or_ignore_dim_fail_and_any_shift_passes():
