@@ -2,17 +2,17 @@
 instructor's private tests), the generated exercises get zero, typical wrong answers lose points,
 and no stub, docstring or hint gives an answer away."""
 
-import csv
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
 
-from nnbook.grading import runner
+from exercise_set_checks import (assert_full_marks, assert_more_instructor_cases_than_public_ones,
+                                 assert_zero, solution_lines)
+from exercise_set_checks import failures as failures_in
+from exercise_set_checks import hints_and_stubs as hints_and_stubs_of
 from nnbook.grading.sets.ex02_activation_functions import EXERCISE_SET as EX
 from nnbook.grading.sets.ex02_activation_functions import (chain_slope_reference,
                                                             leaky_from_relus_reference,
@@ -21,41 +21,18 @@ from nnbook.grading.sets.ex02_activation_functions import (chain_slope_reference
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "02-activation-functions.ipynb"
 SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
-
-
-def grade(tmp_path, notebook: Path):
-    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
-    (tmp_path / "in").mkdir()
-    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
-    result = subprocess.run(
-        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
-         "--timeout", "120", "--memory", "2048", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
 
 
 def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
-    rows, report = grade(tmp_path, SOLUTION)
-    assert len(rows) == len(EX.questions)
-    assert f"Score: {EX.max_points:g} / {EX.max_points:g}" in report, report
-    cases = len(EX.question("q1").cases) + 1  # the private file adds one case to q1
-    assert re.search(rf"^q1 +log_sum_exp +2 / 2 +ok +{cases} of {cases} cases passed$", report, re.M)
+    assert_full_marks(tmp_path, EX, SOLUTION, "q1", extra_private_cases=1)  # the private file adds one case to q1
 
 
 def test_the_generated_exercises_get_zero(tmp_path):
-    _, report = grade(tmp_path, EXERCISE)
-    assert f"Score: 0 / {EX.max_points:g}" in report, report
+    assert_zero(tmp_path, EX, EXERCISE)
 
 
 def test_every_question_has_more_instructor_cases_than_public_ones():
-    for question in EX.questions:
-        public = sum(case.public for case in question.cases)
-        assert 1 <= public < len(question.cases) - public, question.id
+    assert_more_instructor_cases_than_public_ones(EX)
 
 
 def test_the_set_covers_extremes_float64_empty_batches_and_dims():
@@ -67,10 +44,7 @@ def test_the_set_covers_extremes_float64_empty_batches_and_dims():
 # --------------------------------------------------------------------------- wrong answers fail
 
 def failures(question_id, answer):
-    question = EX.question(question_id)
-    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
-               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
-    return sum(not r.passed for r in results)
+    return failures_in(EX, question_id, answer)
 
 
 def test_a_log_sum_exp_as_it_reads_or_without_the_inf_guard_fails():
@@ -141,22 +115,12 @@ def test_logits_that_are_the_probabilities_or_ignore_dim_fail_and_any_shift_pass
 
 # --------------------------------------------------------------------------- no answer leaks
 
-def solution_lines():
-    """Every non-trivial line of code inside a solution block."""
-    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
-    return {line for line in lines if len(line) > 6 and line not in {"return slope", "else:"}}
-
-
 def hints_and_stubs():
-    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
-    exercise = nbformat.read(EXERCISE, 4)
-    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
-    return texts
+    return hints_and_stubs_of(EX, EXERCISE)
 
 
 def test_no_stub_or_hint_contains_a_line_of_a_solution():
-    lines = solution_lines()
+    lines = solution_lines(SOLUTION, trivial={"return slope", "else:"})
     assert len(lines) >= 10
     for text in hints_and_stubs():
         for line in lines:
