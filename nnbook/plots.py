@@ -355,7 +355,11 @@ def _explorer_build(extent, figsize, dpi):
                                  (slope_ax, "slope", "its derivative f′(z)", (-0.3, 1.3))):
         ax.axhline(0, color="0.6", lw=0.8)
         ax.axvline(0, color="0.6", lw=0.8)
-        (lines[key],) = ax.plot(z.numpy(), np.zeros(len(z)), lw=2, color="C0" if key == "value" else "C1")
+        # The leaky ReLU of the chosen slope, faint, for comparison (hidden when it is the curve).
+        (lines[key + " reference"],) = ax.plot(z.numpy(), np.zeros(len(z)), lw=1, ls="--",
+                                               color="0.55", label="leaky ReLU reference")
+        (lines[key],) = ax.plot(z.numpy(), np.zeros(len(z)), lw=2, color="C0" if key == "value" else "C1",
+                                label="activation")
         ax.set(xlim=(-extent, extent), ylim=ylim, xlabel="z")
         ax.set_title(title, fontsize="medium")
         ax.grid(alpha=0.3)
@@ -372,8 +376,14 @@ def _explorer_update(state, activation="relu", negative_slope=0.01):
     value, slope = value_and_slope(state["z"], float(negative_slope))
     state["lines"]["value"].set_ydata(value.numpy())
     state["lines"]["slope"].set_ydata(slope.numpy())
+    leaky_value, leaky_slope = _leaky(state["z"], float(negative_slope))
+    for key, data in (("value", leaky_value), ("slope", leaky_slope)):
+        state["lines"][key + " reference"].set_ydata(data.numpy())
+        state["lines"][key + " reference"].set_visible(activation != "leaky_relu")
     if activation == "leaky_relu":
         label += f", slope {negative_slope:g} for z < 0"
+    else:
+        label += f" (dashed: leaky ReLU, α = {negative_slope:g})"
     state["value_ax"].set_title(label, fontsize="medium")
     state["note"].set_text(f"largest slope: {slope.max().item():.3g}")
     return state["fig"]
@@ -387,7 +397,9 @@ def activation_explorer(activation="relu", negative_slope=0.01, *, extent=5.0, f
     ``activation`` is a key of :data:`EXPLORER_ACTIVATIONS`: sigmoid, tanh, relu and leaky_relu
     (drawn with the hand-derived derivatives of :mod:`nnbook.functional`; ``negative_slope`` is
     the leaky ReLU's :math:`\alpha` and is ignored by the others), and elu, gelu and silu (PyTorch's
-    functions, derivatives by autograd). The derivative panel prints the largest slope on the grid:
+    functions, derivatives by autograd). For the other activations a faint dashed leaky ReLU of slope
+    ``negative_slope`` is drawn in both panels for comparison. The derivative panel prints the
+    largest slope of the chosen activation on the grid:
     0.25 for the sigmoid, 1 for tanh and ReLU. At the kink :math:`z = 0` the ReLU's derivative is
     drawn with PyTorch's convention (0).
     """

@@ -177,8 +177,12 @@ def test_relu_network_boundary_rejects_bad_shapes(args, message):
 def test_activation_explorer_draws_the_function_and_its_derivative(activation, slope):
     fig = plots.activation_explorer(activation, slope, extent=4.0)
     value_ax, slope_ax = fig.axes
-    (value_line,) = [l for l in value_ax.get_lines() if len(l.get_xdata()) > 2]
-    (slope_line,) = [l for l in slope_ax.get_lines() if len(l.get_xdata()) > 2]
+    (value_line,) = [l for l in value_ax.get_lines() if l.get_label() == "activation"]
+    (slope_line,) = [l for l in slope_ax.get_lines() if l.get_label() == "activation"]
+    (reference,) = [l for l in slope_ax.get_lines() if l.get_label() == "leaky ReLU reference"]
+    assert reference.get_visible() == (activation != "leaky_relu")
+    if activation != "leaky_relu":  # the dashed comparison: leaky ReLU's slope, α then 1
+        assert set(np.unique(reference.get_ydata())) == {slope, 1.0} or slope == 1.0
     z = torch.as_tensor(value_line.get_xdata())
     torch_fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
                 "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, slope),
@@ -239,3 +243,25 @@ def test_softmax_temperature_rejects_bad_input():
         plots.softmax_temperature(torch.tensor([1.0, 2.0]), 0.0)
     with pytest.raises(ValueError, match="logits"):
         plots.softmax_temperature(torch.tensor([1.0]))
+
+
+@pytest.mark.parametrize("plot, controls, fixed", [
+    (plots.activation_explorer,
+     dict(activation=["sigmoid", "leaky_relu", "gelu", "relu"], negative_slope=[0.01, 0.3]), {}),
+    (plots.gradient_norms_by_layer, dict(depth=[2, 4]), {"norms": NORMS}),
+    (plots.softmax_temperature, dict(temperature=[0.1, 1.0, 10.0]),
+     {"logits": torch.tensor([2.0, 1.0, 0.1, -1.0])}),
+], ids=["activation_explorer", "gradient_norms_by_layer", "softmax_temperature"])
+def test_chapter_2_figures_moved_in_place_draw_what_a_fresh_call_draws(monkeypatch, plot, controls, fixed):
+    from nnbook.widgets import Dropdown, InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    assert plot.redraw is not None
+    wired = {name: (Dropdown if isinstance(values[0], str) else Slider)(values)
+             for name, values in controls.items()}
+    figure = InteractiveFigure(plot, wired, alt="test", fixed=fixed, max_bytes=1e9)
+    frames = figure.frames()
+    assert len(set(frames)) == len(frames)  # every control changes the picture
+    for position, frame in zip(figure.positions(), frames):
+        assert frame == encode_image(rasterize(plot(**figure.kwargs_at(position))), "webp", 70)
