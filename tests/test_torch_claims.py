@@ -179,6 +179,7 @@ def test_softmax_subtracts_the_maximum_and_log_softmax_does_not_underflow():
     logits = torch.tensor([1000.0, 999.0, 998.0])
     naive = torch.exp(logits) / torch.exp(logits).sum()
     assert naive.isnan().all() and torch.exp(torch.tensor(89.0)).isinf()
+    assert torch.exp(torch.tensor(88.7)).isfinite() and torch.exp(torch.tensor(88.8)).isinf()
     assert torch.isfinite(torch.softmax(logits, dim=0)).all()
     far = torch.tensor([0.0, -200.0])
     assert torch.log(torch.softmax(far, dim=0))[1] == -math.inf
