@@ -15,7 +15,7 @@ from exercise_set_checks import failures as failures_in
 from exercise_set_checks import hints_and_stubs as hints_and_stubs_of
 from nnbook.grading.sets.ex02_activation_functions import EXERCISE_SET as EX
 from nnbook.grading.sets.ex02_activation_functions import (chain_slope_reference,
-                                                            leaky_from_relus_reference,
+                                                            clamp_from_relus_reference,
                                                             relu_pair_network)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,29 +59,48 @@ def test_a_log_sum_exp_as_it_reads_or_without_the_inf_guard_fails():
         return torch.logsumexp(x, dim=-1)
 
     assert failures("q1", as_it_reads) >= 4
-    assert failures("q1", shifted_only) == 1          # only the all -inf row
+    assert failures("q1", shifted_only) == 2          # the all -inf row and the +inf row
     assert failures("q1", always_last_dim) >= 1
     assert failures("q1", torch.logsumexp) == 0
 
 
-def test_a_leaky_relu_with_the_slope_on_the_wrong_side_or_sign_fails():
-    def wrong_sign(slope):
-        W1, W2 = leaky_from_relus_reference(slope)
-        return W1, W2 * torch.tensor([[1.0, -1.0]])
+def test_a_clamp_without_biases_or_without_the_output_bias_fails():
+    def no_biases(low, high):
+        W1, b1, W2, b2 = clamp_from_relus_reference(low, high)
+        return W1, torch.zeros(2), W2, torch.zeros(1)
 
-    def one_unit(slope):
-        return torch.tensor([[1.0], [0.0]]), torch.tensor([[1.0, 0.0]])   # a plain ReLU
+    def no_output_bias(low, high):
+        W1, b1, W2, b2 = clamp_from_relus_reference(low, high)
+        return W1, b1, W2, torch.zeros(1)                 # right only when low is 0
 
-    assert failures("q2", wrong_sign) >= 5          # right only for slope 0
-    assert failures("q2", one_unit) == len(EX.question("q2").cases) - 1
+    def kinks_on_the_wrong_side(low, high):
+        W1, b1, W2, b2 = clamp_from_relus_reference(low, high)
+        return W1, -b1, W2, b2
+
+    def one_unit(low, high):                              # relu(x - low) + low: no upper bound
+        return (torch.tensor([[1.0], [0.0]]), torch.tensor([-float(low), 0.0]),
+                torch.tensor([[1.0, 0.0]]), torch.tensor([float(low)]))
+
+    n = len(EX.question("q2").cases)
+    assert failures("q2", no_biases) == n
+    assert failures("q2", no_output_bias) == n - 1
+    assert failures("q2", kinks_on_the_wrong_side) >= n - 2
+    assert failures("q2", one_unit) >= n - 1
 
 
-def test_the_reference_leaky_weights_compute_the_leaky_relu():
-    for slope in (0.01, 0.3, -1.0, 2.0):
-        net = relu_pair_network(leaky_from_relus_reference(slope))
-        x = torch.linspace(-3, 3, 31)
-        torch.testing.assert_close(net(x.unsqueeze(1)).squeeze(1).detach(),
-                                   torch.nn.functional.leaky_relu(x, slope))
+def test_the_reference_clamp_weights_compute_the_clamp():
+    for low, high in ((0.0, 6.0), (-1.0, 1.0), (2.5, 2.5), (-7.0, -3.0)):
+        net = relu_pair_network(clamp_from_relus_reference(low, high))
+        x = torch.linspace(low - 3, high + 3, 31)
+        torch.testing.assert_close(net(x.unsqueeze(1)).squeeze(1).detach(), torch.clamp(x, low, high))
+
+
+def test_the_grader_accepts_another_right_clamp():
+    def from_the_top(low, high):                          # high - relu(high - x) + relu(low - x)
+        return (torch.tensor([[-1.0], [-1.0]]), torch.tensor([float(high), float(low)]),
+                torch.tensor([[-1.0, 1.0]]), torch.tensor([float(high)]))
+
+    assert failures("q2", from_the_top) == 0
 
 
 def test_chain_slopes_that_forget_the_weights_or_the_kink_convention_fail():
@@ -128,8 +147,8 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
 
 
 @pytest.mark.parametrize("giveaway", [
-    r"amax", r"\bmax\(", r"isinf", r"relu\(-x\)", r"-\s*α", r"1 - a", r"\(1 - ", r"\.log\(",
-    r"torch\.log\b", r"z > 0", r"\[\[1\.0\], \[-1\.0\]\]",
+    r"amax", r"\bmax\(", r"isinf", r"relu\(x", r"x\s*-\s*low", r"-\s*high", r"1 - a", r"\(1 - ",
+    r"\.log\(", r"torch\.log\b", r"z > 0", r"\[\[1\.0\], \[1\.0\]\]", r"\[\[1\.0, -1\.0\]\]",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
     for text in hints_and_stubs():
@@ -140,5 +159,6 @@ def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
 
 def test_the_exercise_notebook_states_no_answer_in_its_questions():
     markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells if c.cell_type == "markdown")
-    for giveaway in ["relu(-x)", "relu(x) -", "log(p", "\\log p", "- m", "x_j - m", "σ(1 − σ)"]:
+    for giveaway in ["relu(x -", "relu(x-", "x - \\ell", "x - low", "- relu", "log(p", "\\log p", "- m",
+                     "x_j - m", "σ(1 − σ)", "0.25**10 exactly", "below the bound because"]:
         assert giveaway not in markdown, giveaway

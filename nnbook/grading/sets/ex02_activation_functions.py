@@ -1,7 +1,7 @@
 """Exercise set 2: activation functions.
 
 q1 ``log_sum_exp(x, dim)``                       log Σ exp along a dimension, for any logits
-q2 ``leaky_from_relus(negative_slope)``          weights of a 1 -> 2 -> 1 ReLU network that is a leaky ReLU
+q2 ``clamp_from_relus(low, high)``               weights and biases of a 1 -> 2 -> 1 ReLU network that clamps x
 q3 ``chain_slope(x, weights, biases, activation)``  d a_L / d x of a chain of units, by the chain rule
 q4 ``logits_for(probs, dim)``                    logits whose softmax is the given probabilities
 
@@ -36,7 +36,7 @@ def _lse_random(name, shape, dim, seed, *, scale=1.0, dtype=torch.float32, publi
 
 
 Q1 = Question(
-    id="q1", answer="log_sum_exp", args=("x", "dim"), reference=log_sum_exp_reference, points=2,
+    id="q1", answer="log_sum_exp", args=("x", "dim"), reference=log_sum_exp_reference, points=1,
     title="Warm-up: a log-sum-exp that never overflows",
     hint="exp overflows for large inputs and underflows for very negative ones; the result must be "
          "right for both, so compute with numbers that are neither.",
@@ -60,30 +60,35 @@ Q1 = Question(
                   hint="the sum of exp over that row is exactly 0, so its log is -inf; what does "
                        "your shift do with a largest value of -inf?"),
         _lse_case("one logit", [[3.5]], 1),
+        _lse_case("a row with a +inf logit", [[float("inf"), 0.0], [1.0, 2.0]], 1,
+                  hint="exp(+inf) is +inf, so that row's sum and its log are +inf; what does your "
+                       "shift do with a largest value of +inf?"),
     ),
 )
 
 
-# --------------------------------------------------------------------------- q2: leaky_from_relus
+# --------------------------------------------------------------------------- q2: clamp_from_relus
 
-LEAKY_SHAPES = {"W1": (2, 1), "W2": (1, 2)}
-
-
-def leaky_from_relus_reference(negative_slope):
-    """leaky(x) = relu(x) - α relu(-x): one unit for each side of 0."""
-    W1 = torch.tensor([[1.0], [-1.0]])
-    W2 = torch.tensor([[1.0, -float(negative_slope)]])
-    return W1, W2
+CLAMP_SHAPES = {"W1": (2, 1), "b1": (2,), "W2": (1, 2), "b2": (1,)}
 
 
-def relu_pair_network(weights):
-    """nn.Sequential(Linear(1, 2, bias=False), ReLU(), Linear(2, 1, bias=False)) holding W1, W2."""
-    if not isinstance(weights, (tuple, list)) or len(weights) != 2:
-        raise ValueError("return the two tensors (W1, W2) as a tuple")
-    net = nn.Sequential(nn.Linear(1, 2, bias=False), nn.ReLU(), nn.Linear(2, 1, bias=False))
+def clamp_from_relus_reference(low, high):
+    """clamp(x, low, high) = low + relu(x - low) - relu(x - high): two kinks, one per unit."""
+    W1 = torch.tensor([[1.0], [1.0]])
+    b1 = torch.tensor([-float(low), -float(high)])
+    W2 = torch.tensor([[1.0, -1.0]])
+    b2 = torch.tensor([float(low)])
+    return W1, b1, W2, b2
+
+
+def relu_pair_network(parameters):
+    """nn.Sequential(Linear(1, 2), ReLU(), Linear(2, 1)) holding (W1, b1, W2, b2)."""
+    if not isinstance(parameters, (tuple, list)) or len(parameters) != 4:
+        raise ValueError("return the four tensors (W1, b1, W2, b2) as a tuple")
+    net = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))
+    targets = (net[0].weight, net[0].bias, net[2].weight, net[2].bias)
     with torch.no_grad():
-        for (name, shape), target, value in zip(LEAKY_SHAPES.items(), (net[0].weight, net[2].weight),
-                                                weights):
+        for (name, shape), target, value in zip(CLAMP_SHAPES.items(), targets, parameters):
             value = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
             if tuple(value.shape) != shape:
                 raise ValueError(f"{name} should have shape {shape}, but it has {tuple(value.shape)}")
@@ -91,33 +96,36 @@ def relu_pair_network(weights):
     return net
 
 
-def _run_leaky(answer, args):
-    (negative_slope,) = args
-    net = relu_pair_network(answer(negative_slope))
-    x = torch.linspace(-5, 5, 41).unsqueeze(1)  # includes 0 and both sides
+def _run_clamp(answer, args):
+    low, high = args
+    net = relu_pair_network(answer(low, high))
+    margin = max(2.0, (high - low) / 2)
+    x = torch.cat([torch.linspace(low - margin, high + margin, 41),
+                   torch.tensor([low, high])]).unsqueeze(1)  # both sides of both kinks
     with torch.no_grad():
         return net(x).squeeze(1)
 
 
-def _slope_case(name, slope, *, public=False, hint=""):
-    return Case(name, lambda device: (slope,), public=public, hint=hint, cuda=False)
+def _range_case(name, low, high, *, public=False, hint=""):
+    return Case(name, lambda device: (low, high), public=public, hint=hint, cuda=False)
 
 
 Q2 = Question(
-    id="q2", answer="leaky_from_relus", args=("negative_slope",), reference=leaky_from_relus_reference,
-    points=3, call=_run_leaky, title="A leaky ReLU made of two ReLUs",
-    hint="without biases, each hidden unit is on for one whole side of 0; decide which unit covers "
-         "which side, and what the output weight of each must be for the slope there.",
+    id="q2", answer="clamp_from_relus", args=("low", "high"), reference=clamp_from_relus_reference,
+    points=3, call=_run_clamp, title="A clamp made of two ReLUs",
+    hint="sketch the function first: where does its slope change, and by how much? Then ask what "
+         "one ReLU unit can contribute to the output, and where.",
     cases=(
-        _slope_case("slope 0.01 (PyTorch's default)", 0.01, public=True),
-        _slope_case("slope 0.2", 0.2, public=True,
-                    hint="the output for x > 0 must be x, and for x < 0 it must be 0.2 x"),
-        _slope_case("slope 0: a plain ReLU", 0.0),
-        _slope_case("slope 1: the identity", 1.0, hint="with slope 1 the network must output x everywhere"),
-        _slope_case("slope 3: steeper on the left", 3.0),
-        _slope_case("slope -0.5: falling on the left", -0.5,
-                    hint="a negative slope makes the left side rise as x goes further below 0"),
-        _slope_case("slope -1: the absolute value", -1.0),
+        _range_case("ReLU6: low 0, high 6", 0.0, 6.0, public=True),
+        _range_case("hardtanh: low -1, high 1", -1.0, 1.0, public=True,
+                    hint="below -1 the output must be -1, not 0"),
+        _range_case("a range to the right of 0: low 2, high 5", 2.0, 5.0,
+                    hint="the output for x < 2 must be 2"),
+        _range_case("a range left of 0: low -5, high -2", -5.0, -2.0),
+        _range_case("low = high = 3: a constant", 3.0, 3.0,
+                    hint="with low = high the network must output 3 for every x"),
+        _range_case("a wide range: low -0.5, high 100", -0.5, 100.0),
+        _range_case("extreme values: low -1000, high 1000", -1000.0, 1000.0),
     ),
 )
 
@@ -153,7 +161,7 @@ def _grid(lo, hi, n):
 
 Q3 = Question(
     id="q3", answer="chain_slope", args=("x", "weights", "biases", "activation"),
-    reference=chain_slope_reference, points=3, title="The slope of a chain of units, by the chain rule",
+    reference=chain_slope_reference, points=4, title="The slope of a chain of units, by the chain rule",
     hint="go forward once and keep what each link needs for its own derivative; the derivative of "
          "the chain is built from one factor per link.",
     cases=(
