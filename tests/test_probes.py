@@ -63,3 +63,44 @@ def test_hidden_outputs_and_dead_fraction():
     for bad in (torch.zeros(0, 4), torch.zeros(4), torch.zeros(2, 0)):
         with pytest.raises(ValueError):
             probes.dead_fraction(bad)
+
+
+def test_the_relu_line_is_not_flat_its_first_layer_gets_the_smallest_gradient():
+    norms = probes.layer_gradient_norms("relu", 20)
+    assert norms.argmin() == 0 and norms.argmax() == 20
+    assert 10 < (norms.max() / norms.min()).item() < 50
+
+
+def _train(net, X, y, lr, steps):
+    for _ in range(steps):
+        net.zero_grad()
+        nn.functional.cross_entropy(net(X), y).backward()
+        with torch.no_grad():
+            for p in net.parameters():
+                p -= lr * p.grad
+    with torch.no_grad():
+        return nn.functional.cross_entropy(net(X), y).item(), (net(X).argmax(1) == y).float().mean().item()
+
+
+def test_a_deep_sigmoid_network_stays_at_chance_where_a_relu_one_learns():
+    X, y = probes.quadrant_task(512, seed=0, dtype=torch.float32)
+    sig_loss, sig_acc = _train(probes.deep_network("sigmoid", 10, dtype=torch.float32), X, y, 0.1, 100)
+    relu_loss, relu_acc = _train(probes.deep_network("relu", 10, dtype=torch.float32), X, y, 0.1, 100)
+    assert abs(sig_loss - math.log(2)) < 0.01 and sig_acc < 0.6
+    assert relu_loss < 0.4 and relu_acc > 0.85
+
+
+def test_first_layer_dead_units_stay_dead_and_some_deeper_ones_revive():
+    # The chapter's run: lr 10 kills units; 200 more steps at lr 0.5 leave layer 1's dead set as
+    # it is (its inputs and its weights are fixed) but revive some of layer 2's.
+    X, y = probes.quadrant_task(512, seed=0, dtype=torch.float32)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
+    _, accuracy = _train(net, X, y, 10.0, 100)
+    before = [(h == 0).all(dim=0) for h in probes.hidden_outputs(net, X)]
+    assert accuracy < 0.6 and sum(d.sum().item() for d in before) > 128 / 3
+    _, accuracy_after = _train(net, X, y, 0.5, 200)
+    after = [(h == 0).all(dim=0) for h in probes.hidden_outputs(net, X)]
+    assert torch.equal(after[0], before[0])
+    assert (before[1] & ~after[1]).sum() >= 2
+    assert accuracy_after > accuracy + 0.1

@@ -179,7 +179,9 @@ def test_softmax_subtracts_the_maximum_and_log_softmax_does_not_underflow():
     logits = torch.tensor([1000.0, 999.0, 998.0])
     naive = torch.exp(logits) / torch.exp(logits).sum()
     assert naive.isnan().all() and torch.exp(torch.tensor(89.0)).isinf()
-    assert torch.exp(torch.tensor(88.7)).isfinite() and torch.exp(torch.tensor(88.8)).isinf()
+    # float32 overflows above ln(largest float32) = 88.7228...
+    assert math.log(torch.finfo(torch.float32).max) == pytest.approx(88.7228, abs=1e-4)
+    assert torch.exp(torch.tensor(88.72)).isfinite() and torch.exp(torch.tensor(88.73)).isinf()
     assert torch.isfinite(torch.softmax(logits, dim=0)).all()
     far = torch.tensor([0.0, -200.0])
     assert torch.log(torch.softmax(far, dim=0))[1] == -math.inf
@@ -192,6 +194,29 @@ def test_gelu_silu_and_elu_are_the_formulas_the_chapter_gives():
     torch.testing.assert_close(nn.functional.gelu(z), z * phi)
     torch.testing.assert_close(nn.functional.silu(z), z * torch.sigmoid(z))
     torch.testing.assert_close(nn.functional.elu(z), torch.where(z > 0, z, torch.expm1(z)))
+
+
+def test_gelus_tanh_approximation_is_the_formula_and_close_to_the_exact_gelu():
+    z = torch.linspace(-6, 6, 121, dtype=torch.float64)
+    tanh_form = 0.5 * z * (1 + torch.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3)))
+    torch.testing.assert_close(nn.functional.gelu(z, approximate="tanh"), tanh_form)
+    assert (tanh_form - nn.functional.gelu(z)).abs().max() < 1e-3
+
+
+def _slope(f, values):
+    z = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    f(z).sum().backward()
+    return z.grad
+
+
+def test_elu_gelu_and_silu_slopes_fade_on_the_left_and_gelu_silu_have_one_zero_slope():
+    for f in (nn.functional.elu, nn.functional.gelu, nn.functional.silu):
+        assert _slope(f, [-10.0]).abs() < 1e-3
+    torch.testing.assert_close(_slope(nn.functional.elu, [-10.0]), torch.tensor([math.exp(-10)],
+                                                                              dtype=torch.float64))
+    for f, bottom in ((nn.functional.gelu, -0.75), (nn.functional.silu, -1.28)):
+        left, right = _slope(f, [bottom - 0.01, bottom + 0.01])
+        assert left < 0 < right
 
 
 def test_a_softmax_hidden_layer_averages_one_over_its_width():
