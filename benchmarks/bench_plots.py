@@ -148,5 +148,49 @@ def main(argv=None):
         print_grid_table()
 
 
+# --- Chapter 2: activation functions ---
+# (placed just above the __main__ guard, so that main() sees these entries)
+
+from nnbook import probes  # noqa: E402
+
+CH2_LOGITS = torch.tensor([2.0, 1.0, 0.1, -1.0])
+CH2_DEPTHS = [2, 5, 10, 20, 30]
+
+
+def ch2_norms():
+    """Chapter 2's precomputed gradient norms: 3 activations x 5 depths."""
+    return {a: {d: probes.layer_gradient_norms(a, d) for d in CH2_DEPTHS} for a in probes.ACTIVATION_MODULES}
+
+
+CH2_NORMS = ch2_norms()
+CASES.update({
+    "activation_explorer": [
+        ("defaults (relu)", dict()),
+        ("sigmoid", dict(activation="sigmoid")),
+        ("leaky_relu, slope 0.3", dict(activation="leaky_relu", negative_slope=0.3)),
+        ("gelu (derivative by autograd)", dict(activation="gelu")),
+    ],
+    "gradient_norms_by_layer": [
+        ("depth 2", dict(norms=CH2_NORMS, depth=2)),
+        ("depth 30", dict(norms=CH2_NORMS, depth=30)),
+    ],
+    "softmax_temperature": [
+        ("T = 1", dict(logits=CH2_LOGITS)),
+        ("T = 0.1", dict(logits=CH2_LOGITS, temperature=0.1)),
+        ("T = 10", dict(logits=CH2_LOGITS, temperature=10.0)),
+    ],
+})
+# Keep in step with chapters/02-activation-functions.ipynb.
+GRIDS.update({
+    "activation_explorer 7x4": (plots.activation_explorer, dict(
+        activation=Dropdown(list(plots.EXPLORER_ACTIVATIONS), default="relu"),
+        negative_slope=Slider([0.01, 0.05, 0.1, 0.3], default=0.01))),
+    "gradient_norms_by_layer 5": (lambda depth: plots.gradient_norms_by_layer(CH2_NORMS, depth),
+                                  dict(depth=Slider(CH2_DEPTHS, default=20))),
+    "softmax_temperature 7": (lambda temperature: plots.softmax_temperature(CH2_LOGITS, temperature),
+                              dict(temperature=Slider([0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0], default=1.0))),
+})
+
+
 if __name__ == "__main__":
     main()

@@ -299,3 +299,208 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
            title=title if title is not None else f"{n_hidden} hidden units")
     ax.title.set_fontsize("medium")
     return fig
+
+
+# --- Chapter 2: activation functions ---
+
+__all__ += ["EXPLORER_ACTIVATIONS", "activation_explorer", "gradient_norms_by_layer",
+            "softmax_temperature"]
+
+
+def _leaky(z, slope):
+    from nnbook import functional as nf
+    return nf.leaky_relu(z, slope), nf.leaky_relu_grad(z, slope)
+
+
+def _by_autograd(fn):
+    # The derivative of an activation PyTorch gives us, by autograd (element by element, since
+    # each output depends on its own input only).
+    def value_and_slope(z, slope):
+        z = z.detach().clone().requires_grad_(True)
+        out = fn(z)
+        (grad,) = torch.autograd.grad(out.sum(), z)
+        return out.detach(), grad
+    return value_and_slope
+
+
+def _hand_derived(name):
+    def value_and_slope(z, slope):
+        from nnbook import functional as nf
+        return getattr(nf, name)(z), getattr(nf, f"{name}_grad")(z)
+    return value_and_slope
+
+
+# name -> (label, function (z, negative_slope) -> (value, derivative)). The first four use the
+# hand-derived derivatives of nnbook.functional, the wider family PyTorch's own functions.
+EXPLORER_ACTIVATIONS = {
+    "sigmoid": ("sigmoid σ(z)", _hand_derived("sigmoid")),
+    "tanh": ("tanh(z)", _hand_derived("tanh")),
+    "relu": ("ReLU max(0, z)", _hand_derived("relu")),
+    "leaky_relu": ("leaky ReLU", _leaky),
+    "elu": ("ELU", _by_autograd(torch.nn.functional.elu)),
+    "gelu": ("GELU", _by_autograd(torch.nn.functional.gelu)),
+    "silu": ("SiLU (swish)", _by_autograd(torch.nn.functional.silu)),
+}
+
+
+def _explorer_build(extent, figsize, dpi):
+    if not (extent > 0 and math.isfinite(extent)):
+        raise ValueError(f"extent must be a positive number, got {extent}")
+    fig = Figure(figsize=figsize, dpi=dpi)
+    value_ax = fig.add_axes((0.08, 0.17, 0.38, 0.68))
+    slope_ax = fig.add_axes((0.58, 0.17, 0.38, 0.68))
+    z = torch.linspace(-extent, extent, 401, dtype=torch.float64)
+    lines = {}
+    for ax, key, title, ylim in ((value_ax, "value", "f(z)", (-1.5, extent)),
+                                 (slope_ax, "slope", "its derivative f′(z)", (-0.3, 1.3))):
+        ax.axhline(0, color="0.6", lw=0.8)
+        ax.axvline(0, color="0.6", lw=0.8)
+        # The leaky ReLU of the chosen slope, faint, for comparison (hidden when it is the curve).
+        (lines[key + " reference"],) = ax.plot(z.numpy(), np.zeros(len(z)), lw=1, ls="--",
+                                               color="0.55", label="leaky ReLU reference")
+        (lines[key],) = ax.plot(z.numpy(), np.zeros(len(z)), lw=2, color="C0" if key == "value" else "C1",
+                                label="activation")
+        ax.set(xlim=(-extent, extent), ylim=ylim, xlabel="z")
+        ax.set_title(title, fontsize="medium")
+        ax.grid(alpha=0.3)
+    note = slope_ax.text(0.03, 0.95, "", transform=slope_ax.transAxes, va="top", fontsize="small")
+    return dict(fig=fig, z=z, lines=lines, value_ax=value_ax, note=note)
+
+
+def _explorer_update(state, activation="relu", negative_slope=0.01):
+    try:
+        label, value_and_slope = EXPLORER_ACTIVATIONS[activation]
+    except KeyError:
+        raise ValueError(f"unknown activation {activation!r}; choose one of "
+                         f"{sorted(EXPLORER_ACTIVATIONS)}") from None
+    value, slope = value_and_slope(state["z"], float(negative_slope))
+    state["lines"]["value"].set_ydata(value.numpy())
+    state["lines"]["slope"].set_ydata(slope.numpy())
+    leaky_value, leaky_slope = _leaky(state["z"], float(negative_slope))
+    for key, data in (("value", leaky_value), ("slope", leaky_slope)):
+        state["lines"][key + " reference"].set_ydata(data.numpy())
+        state["lines"][key + " reference"].set_visible(activation != "leaky_relu")
+    if activation == "leaky_relu":
+        label += f", slope {negative_slope:g} for z < 0"
+    else:
+        label += f" (dashed: leaky ReLU, α = {negative_slope:g})"
+    state["value_ax"].set_title(label, fontsize="medium")
+    state["note"].set_text(f"largest slope: {slope.max().item():.3g}")
+    return state["fig"]
+
+
+def activation_explorer(activation="relu", negative_slope=0.01, *, extent=5.0, figsize=(7.5, 2.8),
+                        dpi=80):
+    r"""An activation :math:`f(z)` (left) and its derivative :math:`f'(z)` (right), for
+    :math:`z \in [-\text{extent}, \text{extent}]`.
+
+    ``activation`` is a key of :data:`EXPLORER_ACTIVATIONS`: sigmoid, tanh, relu and leaky_relu
+    (drawn with the hand-derived derivatives of :mod:`nnbook.functional`; ``negative_slope`` is
+    the leaky ReLU's :math:`\alpha` and is ignored by the others), and elu, gelu and silu (PyTorch's
+    functions, derivatives by autograd). For the other activations a faint dashed leaky ReLU of slope
+    ``negative_slope`` is drawn in both panels for comparison. The derivative panel prints the
+    largest slope of the chosen activation on the grid:
+    0.25 for the sigmoid, 1 for tanh and ReLU. At the kink :math:`z = 0` the ReLU's derivative is
+    drawn with PyTorch's convention (0).
+    """
+    state = _explorer_build(extent, figsize, dpi)
+    return _explorer_update(state, activation, negative_slope)
+
+
+activation_explorer.redraw = Redraw(shape=("extent", "figsize", "dpi"), build=_explorer_build,
+                                    update=_explorer_update)
+
+
+def _norms_build(norms, figsize, dpi):
+    if not norms:
+        raise ValueError("norms must map each activation to {depth: gradient norms per layer}")
+    everything = torch.cat([torch.as_tensor(v, dtype=torch.float64).reshape(-1)
+                            for by_depth in norms.values() for v in by_depth.values()])
+    if not (everything > 0).all():
+        raise ValueError("gradient norms must be positive to be drawn on a log scale")
+    most_layers = max(len(v) for by_depth in norms.values() for v in by_depth.values())
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.12, 0.15, 0.84, 0.74))
+    low, high = everything.min().item(), everything.max().item()
+    ax.set(yscale="log", xlim=(0.5, most_layers + 0.5), ylim=(low / 10, high * 10),
+           xlabel="layer (1 = first hidden layer, last = output layer)", ylabel="‖∂L/∂W‖")
+    ax.grid(alpha=0.3, which="major")
+    lines = {}
+    for k, name in enumerate(norms):
+        (lines[name],) = ax.plot([], [], "o-", ms=3, lw=1.5, color=f"C{k}", label=name)
+    ax.legend(loc="lower right", fontsize="small")
+    return dict(fig=fig, ax=ax, lines=lines, norms=norms)
+
+
+def _norms_update(state, depth):
+    shrink = []
+    for name, line in state["lines"].items():
+        try:
+            values = torch.as_tensor(state["norms"][name][depth], dtype=torch.float64)
+        except KeyError:
+            raise ValueError(f"no gradient norms for depth {depth} of {name}") from None
+        line.set_data(np.arange(1, len(values) + 1), values.numpy())
+        shrink.append(f"{name} {values[0] / values[-1]:.0e}")
+    state["ax"].set_title(f"{depth} hidden layers; first ÷ last: " + ", ".join(shrink),
+                          fontsize="medium", y=1.0)
+    return state["fig"]
+
+
+def gradient_norms_by_layer(norms, depth, *, figsize=(6.4, 3.4), dpi=80):
+    r"""The gradient norm :math:`\lVert \partial L / \partial W_l \rVert` reaching each layer
+    :math:`l` of a network with ``depth`` hidden layers, one line per activation, on a log scale.
+
+    ``norms[activation][depth]`` holds the norms, first layer first (as
+    :func:`nnbook.probes.layer_gradient_norms` returns them); they are computed beforehand, so
+    this function only draws. The axes are fixed by all the norms given, so moving the depth
+    keeps the scale. The title gives, per activation, the first layer's norm divided by the last's.
+    """
+    return _norms_update(_norms_build(norms, figsize, dpi), depth)
+
+
+gradient_norms_by_layer.redraw = Redraw(shape=("norms", "figsize", "dpi"), build=_norms_build,
+                                        update=_norms_update)
+
+
+def _temperature_build(logits, figsize, dpi):
+    logits = torch.as_tensor(logits, dtype=torch.float64).detach().cpu()
+    if logits.dim() != 1 or len(logits) < 2:
+        raise ValueError(f"logits must be a vector of at least 2 numbers, got shape {tuple(logits.shape)}")
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.11, 0.2, 0.85, 0.68))
+    classes = np.arange(len(logits))
+    bars = ax.bar(classes, np.zeros(len(logits)), color="C0")
+    ax.axhline(1 / len(logits), color="0.5", ls="--", lw=1, label=f"uniform, 1/{len(logits)}")
+    ax.set(ylim=(0, 1.05), ylabel="probability", xticks=classes,
+           xticklabels=[f"class {k}\nz = {v:g}" for k, v in enumerate(logits.tolist())])
+    ax.legend(loc="upper right", fontsize="small")
+    texts = [ax.text(k, 0, "", ha="center", va="bottom", fontsize="small") for k in classes]
+    return dict(fig=fig, ax=ax, bars=bars, texts=texts, logits=logits)
+
+
+def _temperature_update(state, temperature=1.0):
+    temperature = float(temperature)
+    if not (temperature > 0 and math.isfinite(temperature)):
+        raise ValueError(f"temperature must be a positive number, got {temperature}")
+    from nnbook import functional as nf
+    probs = nf.softmax(state["logits"] / temperature, dim=0)
+    for bar, text, p in zip(state["bars"], state["texts"], probs.tolist()):
+        bar.set_height(p)
+        text.set_position((text.get_position()[0], p + 0.01))
+        text.set_text(f"{p:.2f}")
+    state["ax"].set_title(f"softmax(z / T) at temperature T = {temperature:g}", fontsize="medium",
+                          y=1.0)
+    return state["fig"]
+
+
+def softmax_temperature(logits, temperature=1.0, *, figsize=(5.6, 3.0), dpi=80):
+    r"""Bars of :math:`\operatorname{softmax}(\mathbf{z} / T)_k = e^{z_k / T} / \sum_j e^{z_j / T}`
+    for the logits :math:`\mathbf{z}` at temperature :math:`T > 0`, with the uniform
+    distribution :math:`1/C` dashed. Small :math:`T` sharpens the distribution towards the largest
+    logit, large :math:`T` flattens it towards uniform; the order of the bars never changes.
+    """
+    return _temperature_update(_temperature_build(logits, figsize, dpi), temperature)
+
+
+softmax_temperature.redraw = Redraw(shape=("logits", "figsize", "dpi"), build=_temperature_build,
+                                    update=_temperature_update)

@@ -2,10 +2,7 @@
 instructor's private tests), the generated exercises get zero, every case checks something, and no
 stub, docstring or hint gives an answer away."""
 
-import csv
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
@@ -13,7 +10,11 @@ import pytest
 import torch
 from torch import nn
 
-from nnbook.grading import runner
+from exercise_set_checks import (assert_full_marks, assert_more_instructor_cases_than_public_ones,
+                                 assert_zero)
+from exercise_set_checks import failures as failures_in
+from exercise_set_checks import hints_and_stubs as hints_and_stubs_of
+from exercise_set_checks import solution_lines as solution_lines_of
 from nnbook.grading.sets.ex01_neurons_and_layers import EXERCISE_SET as EX
 from nnbook.grading.sets.ex01_neurons_and_layers import (SkipNetReference, collapse_reference, hat,
                                                          hat_network, hat_parameters_reference)
@@ -21,50 +22,24 @@ from nnbook.grading.sets.ex01_neurons_and_layers import (SkipNetReference, colla
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "01-neurons-and-layers.ipynb"
 SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
-
-
-def grade(tmp_path, notebook: Path):
-    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
-    (tmp_path / "in").mkdir()
-    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
-    result = subprocess.run(
-        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
-         "--timeout", "120", "--memory", "2048", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
 
 
 def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
-    rows, report = grade(tmp_path, SOLUTION)
-    assert len(rows) == len(EX.questions)
-    assert f"Score: {EX.max_points:g} / {EX.max_points:g}" in report, report
-    cases = len(EX.question("q2").cases) + 1  # the private file adds one case to q2
-    assert re.search(rf"^q2 +hat_parameters +3 / 3 +ok +{cases} of {cases} cases passed$", report, re.M)
+    assert_full_marks(tmp_path, EX, SOLUTION, "q2", extra_private_cases=1)  # the private file adds one case to q2
 
 
 def test_the_generated_exercises_get_zero(tmp_path):
-    _, report = grade(tmp_path, EXERCISE)
-    assert f"Score: 0 / {EX.max_points:g}" in report, report
+    assert_zero(tmp_path, EX, EXERCISE)
 
 
 def test_every_question_has_more_instructor_cases_than_public_ones():
-    for question in EX.questions:
-        public = sum(case.public for case in question.cases)
-        assert 1 <= public < len(question.cases) - public, question.id
+    assert_more_instructor_cases_than_public_ones(EX)
 
 
 # --------------------------------------------------------------------------- wrong answers fail
 
 def failures(question_id, answer):
-    question = EX.question(question_id)
-    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
-               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
-    return sum(not r.passed for r in results)
+    return failures_in(EX, question_id, answer)
 
 
 def test_a_hat_with_two_kinks_or_the_wrong_place_fails():
@@ -143,16 +118,11 @@ def test_rank_limit_is_measured_and_a_guess_from_the_ends_fails():
 
 def solution_lines():
     """Every non-trivial line of code inside a solution block."""
-    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
-    return {line for line in lines if len(line) > 6 and line not in {"return y", "return W, b"}}
+    return solution_lines_of(SOLUTION, trivial={"return y", "return W, b"})
 
 
 def hints_and_stubs():
-    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
-    exercise = nbformat.read(EXERCISE, 4)
-    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
-    return texts
+    return hints_and_stubs_of(EX, EXERCISE)
 
 
 def test_no_stub_or_hint_contains_a_line_of_a_solution():

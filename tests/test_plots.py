@@ -168,3 +168,100 @@ def test_relu_network_boundary_draws_points_with_their_labels():
 def test_relu_network_boundary_rejects_bad_shapes(args, message):
     with pytest.raises(ValueError, match=message):
         plots.relu_network_boundary(*args)
+
+
+# --- Chapter 2: activation functions ---
+
+@pytest.mark.parametrize("activation", sorted(plots.EXPLORER_ACTIVATIONS))
+@pytest.mark.parametrize("slope", [0.0, 0.01, 0.3])
+def test_activation_explorer_draws_the_function_and_its_derivative(activation, slope):
+    fig = plots.activation_explorer(activation, slope, extent=4.0)
+    value_ax, slope_ax = fig.axes
+    (value_line,) = [l for l in value_ax.get_lines() if l.get_label() == "activation"]
+    (slope_line,) = [l for l in slope_ax.get_lines() if l.get_label() == "activation"]
+    (reference,) = [l for l in slope_ax.get_lines() if l.get_label() == "leaky ReLU reference"]
+    assert reference.get_visible() == (activation != "leaky_relu")
+    if activation != "leaky_relu":  # the dashed comparison: leaky ReLU's slope, α then 1
+        assert set(np.unique(reference.get_ydata())) == {slope, 1.0} or slope == 1.0
+    z = torch.as_tensor(value_line.get_xdata())
+    torch_fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu,
+                "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, slope),
+                "elu": torch.nn.functional.elu, "gelu": torch.nn.functional.gelu,
+                "silu": torch.nn.functional.silu}[activation]
+    zg = z.clone().requires_grad_(True)
+    torch_fn(zg).sum().backward()
+    np.testing.assert_allclose(value_line.get_ydata(), torch_fn(z).numpy(), atol=1e-12)
+    np.testing.assert_allclose(slope_line.get_ydata(), zg.grad.numpy(), atol=1e-12)
+    assert z.min() == -4.0 and z.max() == 4.0
+
+
+def test_activation_explorer_names_the_slope_and_rejects_unknown_names():
+    fig = plots.activation_explorer("leaky_relu", 0.3)
+    assert "0.3" in fig.axes[0].get_title()
+    assert "0.25" in plots.activation_explorer("sigmoid").axes[1].texts[0].get_text()
+    with pytest.raises(ValueError, match="unknown activation"):
+        plots.activation_explorer("softplus")
+    with pytest.raises(ValueError, match="extent"):
+        plots.activation_explorer("relu", extent=0)
+
+
+NORMS = {"sigmoid": {2: torch.tensor([1e-3, 1e-2, 1e-1]), 4: torch.tensor([1e-6, 1e-5, 1e-4, 1e-3, 1e-1])},
+         "relu": {2: torch.tensor([0.5, 0.6, 0.7]), 4: torch.tensor([0.5, 0.5, 0.6, 0.6, 0.7])}}
+
+
+@pytest.mark.parametrize("depth", [2, 4])
+def test_gradient_norms_by_layer_draws_one_line_per_activation_on_fixed_axes(depth):
+    fig = plots.gradient_norms_by_layer(NORMS, depth)
+    (ax,) = fig.axes
+    lines = {l.get_label(): l for l in ax.get_lines()}
+    for name in NORMS:
+        np.testing.assert_allclose(lines[name].get_ydata(), NORMS[name][depth].numpy())
+        np.testing.assert_array_equal(lines[name].get_xdata(), np.arange(1, depth + 2))
+    assert ax.get_yscale() == "log" and ax.get_xlim() == (0.5, 5.5)
+    assert ax.get_ylim() == pytest.approx((1e-7, 7.0), rel=1e-6)  # min / 10, max · 10
+    assert f"{depth} hidden layers" in ax.get_title()
+
+
+def test_gradient_norms_by_layer_rejects_missing_depths_and_zero_norms():
+    with pytest.raises(ValueError, match="depth 3"):
+        plots.gradient_norms_by_layer(NORMS, 3)
+    with pytest.raises(ValueError, match="positive"):
+        plots.gradient_norms_by_layer({"relu": {1: torch.tensor([0.0, 1.0])}}, 1)
+
+
+@pytest.mark.parametrize("temperature", [0.1, 1.0, 10.0])
+def test_softmax_temperature_bars_are_the_softmax_of_the_scaled_logits(temperature):
+    logits = torch.tensor([2.0, 1.0, 0.1, -1.0])
+    fig = plots.softmax_temperature(logits, temperature)
+    heights = [bar.get_height() for bar in fig.axes[0].patches]
+    np.testing.assert_allclose(heights, torch.softmax(logits.double() / temperature, 0).numpy())
+    assert f"T = {temperature:g}" in fig.axes[0].get_title()
+
+
+def test_softmax_temperature_rejects_bad_input():
+    with pytest.raises(ValueError, match="temperature"):
+        plots.softmax_temperature(torch.tensor([1.0, 2.0]), 0.0)
+    with pytest.raises(ValueError, match="logits"):
+        plots.softmax_temperature(torch.tensor([1.0]))
+
+
+@pytest.mark.parametrize("plot, controls, fixed", [
+    (plots.activation_explorer,
+     dict(activation=["sigmoid", "leaky_relu", "gelu", "relu"], negative_slope=[0.01, 0.3]), {}),
+    (plots.gradient_norms_by_layer, dict(depth=[2, 4]), {"norms": NORMS}),
+    (plots.softmax_temperature, dict(temperature=[0.1, 1.0, 10.0]),
+     {"logits": torch.tensor([2.0, 1.0, 0.1, -1.0])}),
+], ids=["activation_explorer", "gradient_norms_by_layer", "softmax_temperature"])
+def test_chapter_2_figures_moved_in_place_draw_what_a_fresh_call_draws(monkeypatch, plot, controls, fixed):
+    from nnbook.widgets import Dropdown, InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    assert plot.redraw is not None
+    wired = {name: (Dropdown if isinstance(values[0], str) else Slider)(values)
+             for name, values in controls.items()}
+    figure = InteractiveFigure(plot, wired, alt="test", fixed=fixed, max_bytes=1e9)
+    frames = figure.frames()
+    assert len(set(frames)) == len(frames)  # every control changes the picture
+    for position, frame in zip(figure.positions(), frames):
+        assert frame == encode_image(rasterize(plot(**figure.kwargs_at(position))), "webp", 70)

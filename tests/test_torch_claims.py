@@ -152,3 +152,74 @@ def test_adam_eps_default_is_1e_8_and_lazy_linear_infers_its_input_size():
     assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"] == 1e-8
     lazy = nn.LazyLinear(3)
     assert lazy(torch.randn(2, 7)).shape == (2, 3) and lazy.weight.shape == (3, 7)
+
+
+# --- Chapter 2: activation functions ---
+
+import math  # noqa: E402  (kept inside this chapter's block)
+
+def test_leaky_relu_defaults_to_slope_0_01_and_its_slope_at_zero_is_the_negative_slope():
+    assert nn.LeakyReLU().negative_slope == 0.01
+    for slope in (0.01, 0.2):
+        z = torch.tensor(0.0, requires_grad=True)
+        nn.functional.leaky_relu(z, slope).backward()
+        assert z.grad == pytest.approx(slope)
+
+
+def test_the_bare_sigmoid_formula_has_a_nan_gradient_far_left_but_torch_sigmoid_does_not():
+    z = torch.tensor([-1000.0, -100.0], requires_grad=True)
+    (1 / (1 + torch.exp(-z))).sum().backward()
+    assert z.grad.isnan().all()
+    z2 = z.detach().clone().requires_grad_(True)
+    torch.sigmoid(z2).sum().backward()
+    assert not z2.grad.isnan().any()
+
+
+def test_softmax_subtracts_the_maximum_and_log_softmax_does_not_underflow():
+    logits = torch.tensor([1000.0, 999.0, 998.0])
+    naive = torch.exp(logits) / torch.exp(logits).sum()
+    assert naive.isnan().all() and torch.exp(torch.tensor(89.0)).isinf()
+    # float32 overflows above ln(largest float32) = 88.7228...
+    assert math.log(torch.finfo(torch.float32).max) == pytest.approx(88.7228, abs=1e-4)
+    assert torch.exp(torch.tensor(88.72)).isfinite() and torch.exp(torch.tensor(88.73)).isinf()
+    assert torch.isfinite(torch.softmax(logits, dim=0)).all()
+    far = torch.tensor([0.0, -200.0])
+    assert torch.log(torch.softmax(far, dim=0))[1] == -math.inf
+    assert torch.log_softmax(far, dim=0)[1] == -200.0
+
+
+def test_gelu_silu_and_elu_are_the_formulas_the_chapter_gives():
+    z = torch.linspace(-6, 6, 121, dtype=torch.float64)
+    phi = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    torch.testing.assert_close(nn.functional.gelu(z), z * phi)
+    torch.testing.assert_close(nn.functional.silu(z), z * torch.sigmoid(z))
+    torch.testing.assert_close(nn.functional.elu(z), torch.where(z > 0, z, torch.expm1(z)))
+
+
+def test_gelus_tanh_approximation_is_the_formula_and_close_to_the_exact_gelu():
+    z = torch.linspace(-6, 6, 121, dtype=torch.float64)
+    tanh_form = 0.5 * z * (1 + torch.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3)))
+    torch.testing.assert_close(nn.functional.gelu(z, approximate="tanh"), tanh_form)
+    assert (tanh_form - nn.functional.gelu(z)).abs().max() < 1e-3
+
+
+def _slope(f, values):
+    z = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    f(z).sum().backward()
+    return z.grad
+
+
+def test_elu_gelu_and_silu_slopes_fade_on_the_left_and_gelu_silu_have_one_zero_slope():
+    for f in (nn.functional.elu, nn.functional.gelu, nn.functional.silu):
+        assert _slope(f, [-10.0]).abs() < 1e-3
+    torch.testing.assert_close(_slope(nn.functional.elu, [-10.0]), torch.tensor([math.exp(-10)],
+                                                                              dtype=torch.float64))
+    for f, bottom in ((nn.functional.gelu, -0.75), (nn.functional.silu, -1.28)):
+        left, right = _slope(f, [bottom - 0.01, bottom + 0.01])
+        assert left < 0 < right
+
+
+def test_a_softmax_hidden_layer_averages_one_over_its_width():
+    torch.manual_seed(0)
+    hidden = torch.softmax(nn.Linear(10, 64)(torch.randn(32, 10)), dim=1)
+    torch.testing.assert_close(hidden.mean(), torch.tensor(1 / 64))
