@@ -152,3 +152,61 @@ def test_adam_eps_default_is_1e_8_and_lazy_linear_infers_its_input_size():
     assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"] == 1e-8
     lazy = nn.LazyLinear(3)
     assert lazy(torch.randn(2, 7)).shape == (2, 3) and lazy.weight.shape == (3, 7)
+
+
+# --- Chapter 4: loss functions ---
+
+def test_cross_entropy_is_log_softmax_then_nll_and_takes_one_hot_or_smoothed_probabilities():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0]])
+    target = torch.tensor([1, 2])
+    loss = nn.CrossEntropyLoss()(logits, target)
+    torch.testing.assert_close(loss, torch.nn.functional.nll_loss(logits.log_softmax(dim=1), target))
+    one_hot = torch.nn.functional.one_hot(target, 3).float()
+    torch.testing.assert_close(nn.CrossEntropyLoss()(logits, one_hot), loss)
+    smoothed = 0.9 * one_hot + 0.1 / 3
+    torch.testing.assert_close(nn.CrossEntropyLoss(label_smoothing=0.1)(logits, target),
+                               nn.CrossEntropyLoss()(logits, smoothed))
+    with pytest.raises(RuntimeError, match="floating point"):
+        nn.CrossEntropyLoss()(logits, one_hot.long())
+    with pytest.raises(RuntimeError, match="Long"):
+        nn.CrossEntropyLoss()(logits, target.float())
+
+
+def test_a_weighted_cross_entropy_mean_divides_by_the_weights_used_and_ignore_index_drops_examples():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0], [1.0, 2.0, 3.0]])
+    target = torch.tensor([1, 2, 0])
+    weight = torch.tensor([1.0, 2.0, 5.0])
+    each = nn.CrossEntropyLoss(reduction="none")(logits, target)
+    w = weight[target]
+    torch.testing.assert_close(nn.CrossEntropyLoss(weight=weight)(logits, target),
+                               (w * each).sum() / w.sum())
+    torch.testing.assert_close(nn.CrossEntropyLoss()(logits, torch.tensor([1, -100, 0])),
+                               each[[0, 2]].mean())
+
+
+def test_bce_on_a_rounded_probability_is_clamped_at_100_with_no_gradient_and_with_logits_is_exact():
+    assert torch.sigmoid(torch.tensor(17.0)) == 1 and torch.sigmoid(torch.tensor(16.0)) < 1
+    z = torch.tensor([40.0], requires_grad=True)
+    clamped = nn.BCELoss()(torch.sigmoid(z), torch.zeros(1))
+    (grad,) = torch.autograd.grad(clamped, z)
+    assert clamped.item() == 100.0 and grad.item() == 0.0
+    exact = nn.BCEWithLogitsLoss()(z, torch.zeros(1))
+    (grad,) = torch.autograd.grad(exact, z)
+    assert exact.item() == 40.0 and grad.item() == 1.0
+
+
+def test_mse_broadcasts_n_by_1_against_n_with_only_a_warning():
+    output, target = torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([1.0, 2.0, 3.0])
+    with pytest.warns(UserWarning, match="target size"):
+        wrong = nn.MSELoss()(output, target)
+    assert wrong.item() == pytest.approx(4 / 3)     # mean of (i - j)^2 over a 3 x 3 table
+
+
+def test_huber_is_delta_times_smooth_l1_and_kl_div_takes_log_q_first():
+    prediction, target = torch.tensor([2.5, 0.0, 2.0, 8.0]), torch.tensor([3.0, -0.5, 2.0, 1.0])
+    for delta in (0.5, 1.0, 3.0):
+        torch.testing.assert_close(nn.HuberLoss(delta=delta)(prediction, target),
+                                   delta * nn.SmoothL1Loss(beta=delta)(prediction, target))
+    p, q = torch.tensor([0.1, 0.1, 0.1, 0.7]), torch.full((4,), 0.25)
+    torch.testing.assert_close(torch.nn.functional.kl_div(q.log(), p, reduction="sum"),
+                               (p * (p / q).log()).sum())
