@@ -164,7 +164,7 @@ CASES["regression_loss_curves"] = [
 GRIDS["true_class_loss_curves 7"] = (plots.true_class_loss_curves, dict(
     p=Slider([0.001, 0.01, 0.1, 0.3, 0.5, 0.9, 0.99], default=0.1)))
 GRIDS["regression_loss_curves 5"] = (plots.regression_loss_curves, dict(
-    delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=1.0)))
+    delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=2.0)))
 
 
 if __name__ == "__main__":
