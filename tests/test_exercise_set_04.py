@@ -3,18 +3,15 @@ instructor's private tests), the generated exercises get zero, every question ha
 cases than public ones, typical wrong answers lose points, and no stub, docstring or hint gives an
 answer away."""
 
-import csv
 import math
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
 import pytest
 import torch
 
-from nnbook.grading import runner
+import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 from nnbook.grading.sets.ex04_loss_functions import EXERCISE_SET as EX
 from nnbook.grading.sets.ex04_loss_functions import (bce_with_logits_reference,
                                                      cross_entropy_weighted_reference,
@@ -23,22 +20,10 @@ from nnbook.grading.sets.ex04_loss_functions import (bce_with_logits_reference,
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "04-loss-functions.ipynb"
 SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
 
 
-def grade(tmp_path, notebook: Path):
-    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
-    (tmp_path / "in").mkdir()
-    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
-    result = subprocess.run(
-        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
-         "--timeout", "120", "--memory", "2048", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
+def grade(tmp_path, notebook):
+    return checks.grade(tmp_path, notebook)
 
 
 def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
@@ -88,10 +73,7 @@ def test_the_references_equal_torch():
 # --------------------------------------------------------------------------- wrong answers fail
 
 def failures(question_id, answer):
-    question = EX.question(question_id)
-    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
-               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
-    return sum(not r.passed for r in results)
+    return checks.failures(EX, question_id, answer)
 
 
 def test_a_kl_without_care_for_zeros_or_in_nats_fails():
@@ -151,21 +133,16 @@ def test_a_smoothing_floor_that_forgets_the_other_classes_fails():
 
 # --------------------------------------------------------------------------- no answer leaks
 
+TRIVIAL = frozenset({"return loss", "return loss.sum()", "return loss.mean()",
+                     'if reduction == "mean":', 'if reduction == "sum":'})
+
+
 def solution_lines():
-    """Every non-trivial line of code inside a solution block."""
-    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
-    return {line for line in lines if len(line) > 6 and line not in {"return loss", "return loss.sum()",
-                                                                       "return loss.mean()",
-                                                                       'if reduction == "mean":',
-                                                                       'if reduction == "sum":'}}
+    return checks.solution_lines(SOLUTION, TRIVIAL)
 
 
 def hints_and_stubs():
-    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
-    exercise = nbformat.read(EXERCISE, 4)
-    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
-    return texts
+    return checks.hints_and_stubs(EX, EXERCISE)
 
 
 def test_no_stub_or_hint_contains_a_line_of_a_solution():
