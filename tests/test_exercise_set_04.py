@@ -12,9 +12,11 @@ import pytest
 import torch
 
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
+import nnbook.functional
 from nnbook.grading.sets.ex04_loss_functions import EXERCISE_SET as EX
-from nnbook.grading.sets.ex04_loss_functions import (bce_with_logits_reference,
-                                                     cross_entropy_weighted_reference,
+from nnbook.grading.sets.ex04_loss_functions import (FORBIDDEN_Q2, FORBIDDEN_Q3, ForbiddenFunction,
+                                                     bce_with_logits_reference,
+                                                     cross_entropy_weighted_reference, forbidden,
                                                      smoothing_floor_reference)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +133,65 @@ def test_a_smoothing_floor_that_forgets_the_other_classes_fails():
     assert failures("q4", one_term) >= 5 and failures("q4", no_floor) >= 5
 
 
+def test_the_chapters_cells_reassembled_do_not_pass_q2_or_q3():
+    """Q2 and Q3 cannot be answered by pasting the chapter's cells: its log-softmax, logsumexp,
+    logsigmoid and softplus are forbidden while the answer runs, and its row-wise indexing does not
+    handle sequences."""
+    def chapter_q2(logits, target, weight=None, ignore_index=-100):
+        log_q = logits - logits.logsumexp(dim=1, keepdim=True)
+        kept = target != ignore_index
+        safe = torch.where(kept, target, 0)
+        per_example = -log_q[torch.arange(len(target)), safe]
+        w = torch.ones_like(per_example) if weight is None else weight[safe]
+        w = torch.where(kept, w, 0.0)
+        return (w * per_example).sum() / w.sum()
+
+    def only_batches(logits, target, weight=None, ignore_index=-100):
+        m = logits.max(dim=1, keepdim=True).values
+        log_q = logits - m - (logits - m).exp().sum(dim=1, keepdim=True).log()
+        kept = target != ignore_index
+        safe = torch.where(kept, target, 0)
+        per_example = -log_q[torch.arange(len(target)), safe]
+        w = torch.ones_like(per_example) if weight is None else weight[safe]
+        w = torch.where(kept, w, 0.0)
+        return (w * per_example).sum() / w.sum()
+
+    def chapter_q3(z, y, pos_weight=None, reduction="mean"):
+        w = 1.0 if pos_weight is None else pos_weight
+        loss = -(w * y * torch.nn.functional.logsigmoid(z)
+                 + (1 - y) * torch.nn.functional.logsigmoid(-z))
+        return {"mean": loss.mean(), "sum": loss.sum()}.get(reduction, loss)
+
+    def softplus_as_written(z, y, pos_weight=None, reduction="mean"):
+        w = 1.0 if pos_weight is None else pos_weight
+        log_sigmoid = -torch.log(1 + torch.exp(-z))           # overflows for z << 0
+        loss = (1 - y) * z - (1 + (w - 1) * y) * log_sigmoid
+        return {"mean": loss.mean(), "sum": loss.sum()}.get(reduction, loss)
+
+    assert failures("q2", chapter_q2) == len(EX.question("q2").cases)
+    assert failures("q2", only_batches) >= 4               # every sequence case
+    assert failures("q3", chapter_q3) == len(EX.question("q3").cases)
+    assert failures("q3", softplus_as_written) >= 2
+
+
+def test_forbidden_functions_raise_inside_and_are_restored_after():
+    x = torch.randn(2, 3)
+    before = torch.logsumexp(x, dim=1)
+    with forbidden(FORBIDDEN_Q2 + FORBIDDEN_Q3):
+        for call in (lambda: torch.logsumexp(x, dim=1), lambda: x.logsumexp(dim=1),
+                     lambda: x.log_softmax(dim=1), lambda: torch.nn.CrossEntropyLoss()(x, x.softmax(1)),
+                     lambda: torch.nn.functional.logsigmoid(x), lambda: torch.nn.Softplus()(x),
+                     lambda: nnbook.functional.cross_entropy(x, torch.tensor([0, 1]))):
+            with pytest.raises(ForbiddenFunction):
+                call()
+        assert torch.exp(x).shape == x.shape and x.max(dim=1).values.shape == (2,)
+    torch.testing.assert_close(x.logsumexp(dim=1), before)
+    torch.testing.assert_close(torch.nn.functional.log_softmax(x, 1), x - before[:, None])
+    assert "logsumexp" not in vars(torch.Tensor)
+    torch.nn.functional.logsigmoid(x)
+    nnbook.functional.cross_entropy(x, torch.tensor([0, 1]))
+
+
 # --------------------------------------------------------------------------- no answer leaks
 
 TRIVIAL = frozenset({"return loss", "return loss.sum()", "return loss.mean()",
@@ -166,8 +227,8 @@ def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
 
 def test_the_exercise_notebook_states_no_answer_in_its_questions():
     markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells if c.cell_type == "markdown")
-    for giveaway in ["entropy of the smoothed", "H(p^", "log1p", "softplus", "logsumexp",
-                     "subtract the largest", "divided by the sum of the weights"]:
+    for giveaway in ["entropy of the smoothed", "H(p^", "subtract the largest", "max(-z", "|z|)",
+                     "divided by the sum of the weights", "q = p^", "m + log"]:
         assert giveaway not in markdown, giveaway
 
 

@@ -1,14 +1,20 @@
 """Exercise set 4, "Loss functions": the questions of solutions/04-loss-functions.ipynb.
 
 q1 ``kl_bits(p, q)``                                       warm-up: KL(p ‖ q) in bits, where p or q
-                                                           may hold zeros
-q2 ``cross_entropy_weighted(logits, target, weight,        cross-entropy from logits with class
-   ignore_index)``                                         weights and ignored targets, stable for
-                                                           logits of any size
+                                                           may hold zeros (1 point)
+q2 ``cross_entropy_weighted(logits, target, weight,        cross-entropy from logits (N, C) or
+   ignore_index)``                                         (N, C, L) with class weights and ignored
+                                                           targets, without PyTorch's log-softmax,
+                                                           softmax or logsumexp (3 points)
 q3 ``bce_with_logits(z, y, pos_weight, reduction)``        binary cross-entropy of logits with a
-                                                           positive weight, derived to be stable
+                                                           positive weight, without logsigmoid or
+                                                           softplus: derived to be stable (3 points)
 q4 ``smoothing_floor(num_classes, epsilon)``               predict, then verify: the smallest loss
-                                                           label smoothing allows
+                                                           label smoothing allows (2 points)
+
+In q2 and q3 the library functions that would do the question's work are *forbidden*: while the
+learner's answer runs (in the check cells and in the grader) they raise :class:`ForbiddenFunction`.
+The references run without that restriction.
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
 only the grader runs (extreme logits, zeros, float64, empty batches, every reduction; every case
@@ -16,10 +22,13 @@ also checks that the inputs were not modified, and tensor cases are repeated on 
 is present).
 """
 
+import contextlib
 import math
 
 import torch
+import torch.nn.functional as TF
 
+import nnbook.functional
 from nnbook import functional as F
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
@@ -33,6 +42,68 @@ def _distribution(seed, *shape, dtype=torch.float32, device="cpu", zeros=0.0):
         mask[..., 0] = False                         # keep at least one outcome possible
         logits = logits.masked_fill(mask, -math.inf)
     return torch.softmax(logits, dim=-1).to(dtype=dtype, device=device)
+
+
+# --------------------------------------------------------------------------- forbidden functions
+
+class ForbiddenFunction(RuntimeError):
+    """Raised by a library function that a question does not allow its answer to call."""
+
+
+# (owner, attribute name) of the functions each question forbids
+FORBIDDEN_Q2 = (
+    [(torch, name) for name in ("logsumexp", "log_softmax", "softmax")]
+    + [(torch.Tensor, name) for name in ("logsumexp", "log_softmax", "softmax")]
+    + [(torch.special, name) for name in ("logsumexp", "log_softmax", "softmax")]
+    + [(TF, name) for name in ("log_softmax", "softmax", "cross_entropy", "nll_loss")]
+    + [(nnbook.functional, name) for name in ("log_softmax", "softmax", "cross_entropy", "nll_loss")]
+)
+FORBIDDEN_Q3 = (
+    [(TF, name) for name in ("logsigmoid", "softplus", "binary_cross_entropy",
+                             "binary_cross_entropy_with_logits")]
+    + [(torch._C._nn, name) for name in ("log_sigmoid", "softplus")]
+    + [(torch, "binary_cross_entropy_with_logits")]
+    + [(nnbook.functional, name) for name in ("binary_cross_entropy",
+                                              "binary_cross_entropy_with_logits")]
+)
+
+
+def _qualified(owner, name):
+    prefix = {torch.Tensor: "Tensor", TF: "torch.nn.functional", torch._C._nn: "torch._C._nn",
+              nnbook.functional: "nnbook.functional"}.get(owner, getattr(owner, "__name__", "?"))
+    return f"{prefix}.{name}"
+
+
+@contextlib.contextmanager
+def forbidden(functions):
+    """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends."""
+    saved = []
+    try:
+        for owner, name in functions:
+            own = name in vars(owner)
+            saved.append((owner, name, own, getattr(owner, name)))
+
+            def refuse(*args, _name=_qualified(owner, name), **kwargs):
+                raise ForbiddenFunction(f"{_name} is not allowed in this question")
+
+            setattr(owner, name, refuse)
+        yield
+    finally:
+        for owner, name, own, original in reversed(saved):
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+
+def _without(functions, reference):
+    """A Question ``call``: run the answer with ``functions`` forbidden (the reference freely)."""
+    def call(function, args):
+        if function is reference:
+            return function(*args)
+        with forbidden(functions):
+            return function(*args)
+    return call
 
 
 # --------------------------------------------------------------------------- q1: kl_bits
@@ -72,7 +143,7 @@ def _kl_q_zero(device):
 
 
 Q1 = Question(
-    id="q1", answer="kl_bits", args=("p", "q"), reference=kl_bits_reference, points=2,
+    id="q1", answer="kl_bits", args=("p", "q"), reference=kl_bits_reference, points=1,
     title="Warm-up: the KL divergence in bits, zeros included",
     hint="decide for each term what its limit is when p_k or q_k is 0, before you write code",
     cases=(
@@ -108,6 +179,18 @@ def _ce_case(name, n, c, seed, *, public=False, dtype=torch.float32, weighted=Fa
     return Case(name, make_args, public=public, hint=hint)
 
 
+def _ce_sequence_case(name, n, c, length, seed, *, public=False, dtype=torch.float32,
+                      weighted=False, ignored=0, scale=3.0, ignore_index=-100, hint=""):
+    """Logits (N, C, L) and targets (N, L): one class per position of a sequence."""
+    def make_args(device):
+        logits = randn(seed, n, c, length, dtype=dtype, device=device, scale=scale)
+        target = (randn(seed + 1, n, length, dtype=torch.float64).abs() * 1000).long() % c
+        target[:, :ignored] = ignore_index
+        weight = (randn(seed + 2, c, dtype=dtype).abs() + 0.5).to(device) if weighted else None
+        return logits, target.to(device), weight, ignore_index
+    return Case(name, make_args, public=public, hint=hint)
+
+
 def _ce_extreme(device):
     logits = tensor([[1000.0, 0.0, -1000.0], [-1000.0, 1000.0, 0.0], [0.0, 0.0, 1000.0]],
                     device=device)
@@ -118,9 +201,11 @@ def _ce_extreme(device):
 Q2 = Question(
     id="q2", answer="cross_entropy_weighted", args=("logits", "target", "weight", "ignore_index"),
     reference=cross_entropy_weighted_reference, points=3,
-    title="Cross-entropy from logits, with class weights and ignored targets",
-    hint="three separate ideas: a log-softmax that cannot overflow, a per-example weight taken from "
-         "the target's class, and examples that count neither above nor below the fraction bar",
+    call=_without(FORBIDDEN_Q2, cross_entropy_weighted_reference),
+    title="Cross-entropy from logits, with class weights and ignored targets, for (N, C) and (N, C, L)",
+    hint="separate ideas: log-probabilities that cannot overflow, a weight per example taken from "
+         "its target's class, examples that count neither above nor below the fraction bar, and "
+         "a class dimension that is always dimension 1",
     cases=(
         _ce_case("4 examples, 3 classes, no weights", 4, 3, 500, public=True),
         _ce_case("class weights", 6, 4, 510, weighted=True, public=True,
@@ -136,6 +221,15 @@ Q2 = Question(
         _ce_case("large logits (scale 300)", 5, 4, 560, scale=300.0),
         _ce_case("every target ignored: the mean of nothing", 3, 3, 570, ignored=3,
                  hint="0 divided by 0"),
+        _ce_sequence_case("sequences: logits (2, 3, 4), targets (2, 4)", 2, 3, 4, 580, public=True,
+                          hint="the classes are in dimension 1; every other position is one "
+                               "example"),
+        _ce_sequence_case("sequences with weights and ignored positions", 3, 5, 6, 590,
+                          weighted=True, ignored=2),
+        _ce_sequence_case("sequences, float64, logits ±300", 2, 4, 3, 595, dtype=torch.float64,
+                          scale=300.0, weighted=True),
+        _ce_sequence_case("sequences where L equals C", 2, 3, 3, 598, weighted=True, ignored=1,
+                          hint="which dimension holds the classes?"),
     ),
 )
 
@@ -171,6 +265,7 @@ def _bce_extreme(reduction, pos_weight=None):
 Q3 = Question(
     id="q3", answer="bce_with_logits", args=("z", "y", "pos_weight", "reduction"),
     reference=bce_with_logits_reference, points=3,
+    call=_without(FORBIDDEN_Q3, bce_with_logits_reference),
     title="Binary cross-entropy of logits, with a weight for the positives",
     hint="write log(1 - σ(z)) in terms of log σ(z), collect the terms, and then look for a way to "
          "compute log σ(z) that never overflows for either sign of z",
@@ -224,8 +319,8 @@ Q4 = Question(
     id="q4", answer="smoothing_floor", args=("num_classes", "epsilon"),
     reference=smoothing_floor_reference, points=2,
     title="Predict, then verify: the floor that label smoothing puts under the loss",
-    hint="the loss is a cross-entropy H(p, q) with a fixed p; split it as the chapter did and ask "
-         "which part the model can make 0",
+    hint="the loss is a cross-entropy between two distributions, one of which the model cannot "
+         "change",
     cases=(
         _floor_case("3 classes, epsilon 0.1", 3, 0.1, public=True),
         _floor_case("10 classes, epsilon 0.1", 10, 0.1, public=True),
