@@ -137,8 +137,8 @@ def test_the_chapters_cells_reassembled_do_not_pass_q2_or_q3():
     """Q2 and Q3 cannot be answered by pasting the chapter's cells: its log-softmax, logsumexp,
     logsigmoid and softplus are forbidden while the answer runs, and its row-wise indexing does not
     handle sequences."""
-    def chapter_q2(logits, target, weight=None, ignore_index=-100):
-        log_q = logits - logits.logsumexp(dim=1, keepdim=True)
+    def weighted_mean_by_rows(log_q, target, weight, ignore_index):
+        """The chapter's row-wise picking: one example per row, so (N, C) only."""
         kept = target != ignore_index
         safe = torch.where(kept, target, 0)
         per_example = -log_q[torch.arange(len(target)), safe]
@@ -146,15 +146,14 @@ def test_the_chapters_cells_reassembled_do_not_pass_q2_or_q3():
         w = torch.where(kept, w, 0.0)
         return (w * per_example).sum() / w.sum()
 
+    def chapter_q2(logits, target, weight=None, ignore_index=-100):
+        log_q = logits - logits.logsumexp(dim=1, keepdim=True)
+        return weighted_mean_by_rows(log_q, target, weight, ignore_index)
+
     def only_batches(logits, target, weight=None, ignore_index=-100):
         m = logits.max(dim=1, keepdim=True).values
         log_q = logits - m - (logits - m).exp().sum(dim=1, keepdim=True).log()
-        kept = target != ignore_index
-        safe = torch.where(kept, target, 0)
-        per_example = -log_q[torch.arange(len(target)), safe]
-        w = torch.ones_like(per_example) if weight is None else weight[safe]
-        w = torch.where(kept, w, 0.0)
-        return (w * per_example).sum() / w.sum()
+        return weighted_mean_by_rows(log_q, target, weight, ignore_index)
 
     def chapter_q3(z, y, pos_weight=None, reduction="mean"):
         w = 1.0 if pos_weight is None else pos_weight
