@@ -28,6 +28,7 @@ __all__ = [
     "leaky_relu", "leaky_relu_grad", "softmax", "log_softmax", "softmax_jacobian", "softmax_jvp",
     "nll_loss", "cross_entropy", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "entropy", "kl_divergence",
 ]
 
 
@@ -543,3 +544,50 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     near, near_distance = _near_and_far(distance, delta)
     loss = torch.where(near, 0.5 * near_distance**2, delta * (distance - 0.5 * delta))
     return _weighted(loss, weight, reduction, mean_divides_by_weight=False)
+
+
+# --------------------------------------------------------------------------- information
+
+def _log_in_base(values, base):
+    if base is None:
+        return torch.log(values)
+    if not base > 1:
+        raise ValueError(f"base must be a number greater than 1 (or None for nats), got {base}")
+    return torch.log(values) / torch.log(torch.tensor(float(base), dtype=values.dtype,
+                                                      device=values.device))
+
+
+def _check_distribution(name, p):
+    if not p.is_floating_point():
+        raise TypeError(f"{name} must hold floating-point probabilities, got {p.dtype}")
+    if (p < 0).any():
+        raise ValueError(f"{name} holds a negative probability")
+
+
+def entropy(p, dim=-1, *, base=None):
+    r"""Entropy of the distributions in ``p`` along ``dim``: :math:`H(p) = -\sum_k p_k \log p_k`.
+
+    In nats (natural logarithm) by default, in bits with ``base=2``. Terms with :math:`p_k = 0`
+    count 0 (the limit of :math:`p \log p` as :math:`p \to 0`), not :math:`0 \cdot (-\infty)`
+    = nan. ``p`` is not renormalised: pass probabilities that sum to 1.
+
+    >>> entropy(torch.tensor([0.25, 0.25, 0.25, 0.25]), base=2)
+    tensor(2.)
+    """
+    _check_distribution("p", p)
+    safe = torch.where(p > 0, p, torch.ones_like(p))  # log 1 = 0: the term vanishes
+    return -(p * _log_in_base(safe, base)).sum(dim=dim)
+
+
+def kl_divergence(p, q, dim=-1, *, base=None):
+    r"""Kullback-Leibler divergence :math:`\mathrm{KL}(p \,\|\, q) = \sum_k p_k \log(p_k / q_k)`.
+
+    Along ``dim``, in nats by default, bits with ``base=2``. Terms with :math:`p_k = 0` count 0;
+    a term with :math:`p_k > 0` and :math:`q_k = 0` makes the divergence :math:`+\infty`.
+    It is the cross-entropy minus the entropy, :math:`H(p, q) - H(p)`, and never negative.
+    """
+    _check_distribution("p", p)
+    _check_distribution("q", q)
+    safe_p = torch.where(p > 0, p, torch.ones_like(p))
+    log_ratio = _log_in_base(safe_p, base) - _log_in_base(q, base)
+    return torch.where(p > 0, p * log_ratio, torch.zeros_like(log_ratio)).sum(dim=dim)

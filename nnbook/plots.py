@@ -504,3 +504,163 @@ def softmax_temperature(logits, temperature=1.0, *, figsize=(5.6, 3.0), dpi=80):
 
 softmax_temperature.redraw = Redraw(shape=("logits", "figsize", "dpi"), build=_temperature_build,
                                     update=_temperature_update)
+# --- Chapter 4: loss functions ---
+__all__ += ["true_class_loss_curves", "regression_loss_curves"]
+
+def _frame_below(*axes):
+    # Frame and ticks under every curve, so that a curve or marker on the frame is drawn over it
+    # both in a full draw and when a frame redraws only what moves (Redraw.moving).
+    for ax in axes:
+        ax.set_axisbelow(True)
+        for spine in ax.spines.values():
+            spine.set_zorder(0.5)
+
+
+_PROBABILITY_GRID = torch.linspace(0.001, 1.0, 400, dtype=torch.float64)
+
+
+def _true_class_build(figsize, dpi):
+    from nnbook import functional as F  # the curves come from the book's own losses
+
+    p = _PROBABILITY_GRID
+    one = torch.ones_like(p)
+    # The probability p = σ(z) of the true class (target 1); gradients are d loss / d z.
+    bce = F.binary_cross_entropy(p, one, reduction="none")
+    mse = F.mse_loss(p, one, reduction="none")
+    curves = {"BCE": (bce, 1 - p), "MSE": (mse, 2 * p * (1 - p) ** 2)}
+    fig = Figure(figsize=figsize, dpi=dpi)
+    loss_ax = fig.add_axes((0.08, 0.16, 0.38, 0.68))
+    grad_ax = fig.add_axes((0.58, 0.16, 0.38, 0.68))
+    markers = {}
+    for (name, (loss, grad)), colour in zip(curves.items(), ("C0", "C1")):
+        loss_ax.plot(p, loss, color=colour, label=f"{name} loss")
+        grad_ax.plot(p, grad, color=colour, label=f"{name}: |∂loss/∂z|")
+        markers[name] = (loss_ax.plot([], [], "o", color=colour, zorder=3)[0],
+                         grad_ax.plot([], [], "o", color=colour, zorder=3)[0])
+    loss_ax.set(xlabel="p = σ(z), probability of the true class", ylabel="loss", xlim=(0, 1),
+                ylim=(0, 7))
+    grad_ax.set(xlabel="p = σ(z), probability of the true class", ylabel="gradient size",
+                xlim=(0, 1), ylim=(0, 1.05))
+    loss_ax.legend(loc="upper right", fontsize="small")
+    grad_ax.legend(loc="upper right", fontsize="small")
+    _frame_below(loss_ax, grad_ax)
+    # Cursors short enough to pass under the legends (frames redraw only what moves).
+    cursors = (loss_ax.axvline(0.5, ymax=0.6, color="0.5", lw=1, ls=":"),
+               grad_ax.axvline(0.5, ymax=0.6, color="0.5", lw=1, ls=":"))
+    # The title belongs to an axes (not the figure), so that frames can redraw only what moves.
+    title = loss_ax.text(0.5, 0.95, "", transform=fig.transFigure, ha="center", va="center",
+                         fontsize="medium")
+    return dict(fig=fig, markers=markers, cursors=cursors, title=title)
+
+
+def _true_class_moving(state):
+    return [*state["cursors"], *(m for pair in state["markers"].values() for m in pair), state["title"]]
+
+
+def _true_class_update(state, p=0.1):
+    p = float(p)
+    if not 0 < p <= 1:
+        raise ValueError(f"p must lie in (0, 1], got {p}")
+    values = {"BCE": (-math.log(p), 1 - p), "MSE": ((1 - p) ** 2, 2 * p * (1 - p) ** 2)}
+    for name, (loss_marker, grad_marker) in state["markers"].items():
+        loss, grad = values[name]
+        loss_marker.set_data([p], [min(loss, 6.9)])
+        grad_marker.set_data([p], [grad])
+    for cursor in state["cursors"]:
+        cursor.set_xdata([p, p])
+    (bce, bce_grad), (mse, mse_grad) = values["BCE"], values["MSE"]
+    state["title"].set_text(f"p = {p:g}:  BCE {bce:.3f} (gradient {bce_grad:.3f}),  "
+                            f"MSE {mse:.3f} (gradient {mse_grad:.4f})")
+    return state["fig"]
+
+
+def true_class_loss_curves(p=0.1, *, figsize=(8.0, 3.2), dpi=80):
+    r"""Binary cross-entropy against squared error on a sigmoid output, for a target of 1.
+
+    With :math:`p = \sigma(z)` the predicted probability of the true class, the left panel shows
+    the losses :math:`-\log p` (BCE) and :math:`(1 - p)^2` (MSE); the right panel the size of
+    their gradients with respect to the logit :math:`z`: :math:`1 - p` for BCE and
+    :math:`2p(1 - p)^2` for MSE, which vanishes as :math:`p \to 0` (confidently wrong). The dots
+    mark the value ``p`` and the title prints the four numbers there.
+
+    ``true_class_loss_curves.redraw`` moves a built figure to another ``p`` in place.
+    """
+    return _true_class_update(_true_class_build(figsize, dpi), p)
+
+
+true_class_loss_curves.redraw = Redraw(shape=("figsize", "dpi"), build=_true_class_build,
+                                       update=_true_class_update, moving=_true_class_moving)
+
+
+def _regression_build(extent, figsize, dpi):
+    if not (extent > 0 and math.isfinite(extent)):
+        raise ValueError(f"extent must be a positive number, got {extent}")
+    from nnbook import functional as F
+
+    r = torch.linspace(-extent, extent, 401, dtype=torch.float64)
+    zero = torch.zeros_like(r)
+    fig = Figure(figsize=figsize, dpi=dpi)
+    loss_ax = fig.add_axes((0.07, 0.16, 0.40, 0.68))
+    grad_ax = fig.add_axes((0.57, 0.16, 0.40, 0.68))
+    loss_ax.plot(r, F.mse_loss(r, zero, reduction="none"), color="C0", label="MSE  r²")
+    loss_ax.plot(r, F.l1_loss(r, zero, reduction="none"), color="C1", label="L1  |r|")
+    grad_ax.plot(r, 2 * r, color="C0", label="MSE")
+    grad_ax.plot(r, torch.sign(r), color="C1", label="L1")
+    lines = dict(huber=loss_ax.plot([], [], color="C2", lw=2, label="Huber δ")[0],
+                 smooth=loss_ax.plot([], [], color="C3", ls="--", label="Smooth L1 β = δ")[0],
+                 huber_grad=grad_ax.plot([], [], color="C2", lw=2, label="Huber δ")[0],
+                 smooth_grad=grad_ax.plot([], [], color="C3", ls="--", label="Smooth L1 β = δ")[0])
+    # Short enough to stay clear of the legends: frames redraw only what moves (Redraw.moving).
+    edges = [ax.axvline(x, ymax=0.55, color="0.6", lw=1, ls=":") for ax in (loss_ax, grad_ax)
+             for x in (-1, 1)]
+    loss_ax.set(xlabel="residual r = prediction − target", ylabel="loss", xlim=(-extent, extent),
+                ylim=(0, extent * 1.5))
+    grad_ax.set(xlabel="residual r = prediction − target", ylabel="∂loss/∂prediction",
+                xlim=(-extent, extent), ylim=(-3.2, 3.2))
+    loss_ax.legend(loc="upper center", fontsize="small")
+    grad_ax.legend(loc="upper left", fontsize="small")
+    _frame_below(loss_ax, grad_ax)
+    title = loss_ax.text(0.5, 0.95, "", transform=fig.transFigure, ha="center", va="center",
+                         fontsize="medium")
+    return dict(fig=fig, r=r, zero=zero, lines=lines, edges=edges, title=title)
+
+
+def _regression_moving(state):
+    return [*state["lines"].values(), *state["edges"], state["title"]]
+
+
+def _regression_update(state, delta=1.0):
+    from nnbook import functional as F
+
+    delta = float(delta)
+    if not delta > 0:
+        raise ValueError(f"delta must be positive, got {delta}")
+    r, zero, lines = state["r"], state["zero"], state["lines"]
+    lines["huber"].set_data(r, F.huber_loss(r, zero, reduction="none", delta=delta))
+    lines["smooth"].set_data(r, F.smooth_l1_loss(r, zero, reduction="none", beta=delta))
+    lines["huber_grad"].set_data(r, r.clamp(-delta, delta))
+    lines["smooth_grad"].set_data(r, (r / delta).clamp(-1, 1))
+    for edge, x in zip(state["edges"], (-delta, delta) * 2):
+        edge.set_xdata([x, x])
+    state["title"].set_text(f"δ = {delta:g}: Huber is quadratic for |r| < δ and grows like "
+                            f"δ·|r| beyond; Huber = δ · Smooth L1")
+    return state["fig"]
+
+
+def regression_loss_curves(delta=1.0, *, extent=4.0, figsize=(8.0, 3.2), dpi=80):
+    r"""Regression losses and their gradients against the residual :math:`r = \hat y - y`.
+
+    MSE :math:`r^2`, L1 :math:`|r|`, Huber with threshold ``delta`` (:math:`\tfrac12 r^2` for
+    :math:`|r| < \delta`, :math:`\delta(|r| - \tfrac12\delta)` beyond) and Smooth L1 with
+    :math:`\beta = \delta` (Huber divided by :math:`\delta`). The right panel shows each loss's
+    derivative with respect to the prediction: :math:`2r`, :math:`\operatorname{sign} r`,
+    :math:`\operatorname{clip}(r, -\delta, \delta)` and :math:`\operatorname{clip}(r/\delta, -1, 1)`.
+    Dotted lines mark :math:`\pm\delta`.
+
+    ``regression_loss_curves.redraw`` moves a built figure to another ``delta`` in place.
+    """
+    return _regression_update(_regression_build(extent, figsize, dpi), delta)
+
+
+regression_loss_curves.redraw = Redraw(shape=("extent", "figsize", "dpi"), build=_regression_build,
+                                       update=_regression_update, moving=_regression_moving)

@@ -603,3 +603,55 @@ def test_relu_keeps_an_integer_dtype_like_torch():
     ours = F.relu(x)
     assert ours.dtype == torch.relu(x).dtype == torch.int64
     assert torch.equal(ours, torch.relu(x))
+
+
+# --------------------------------------------------------------------------- Chapter 4: entropy and KL
+
+def test_entropy_of_the_three_distributions_in_bits():
+    uniform = torch.tensor([0.25, 0.25, 0.25, 0.25])
+    skewed = torch.tensor([0.1, 0.1, 0.1, 0.7])
+    sure = torch.tensor([0.001, 0.001, 0.001, 0.999], dtype=torch.float64)
+    assert F.entropy(uniform, base=2) == 2
+    torch.testing.assert_close(F.entropy(skewed, base=2), torch.tensor(1.3568), atol=1e-4, rtol=0)
+    torch.testing.assert_close(F.entropy(sure, base=2), torch.tensor(0.0313, dtype=torch.float64),
+                               atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("base", [None, 2, 10])
+def test_entropy_and_kl_match_torch_distributions(base, device):
+    g = torch.Generator().manual_seed(4)
+    p = torch.softmax(torch.randn(5, 6, generator=g, dtype=torch.float64), dim=-1).to(device)
+    q = torch.softmax(torch.randn(5, 6, generator=g, dtype=torch.float64), dim=-1).to(device)
+    scale = 1.0 if base is None else math.log(base)
+    P, Q = torch.distributions.Categorical(probs=p), torch.distributions.Categorical(probs=q)
+    torch.testing.assert_close(F.entropy(p, base=base), P.entropy() / scale)
+    torch.testing.assert_close(F.kl_divergence(p, q, base=base),
+                               torch.distributions.kl_divergence(P, Q) / scale)
+    # torch's kl_div takes log q as input and p as target
+    torch.testing.assert_close(F.kl_divergence(p, q), TF.kl_div(q.log(), p, reduction="none").sum(-1))
+    # H(p, q) = H(p) + KL(p || q), with H(p, q) the soft-target cross-entropy of log q
+    torch.testing.assert_close(F.entropy(p) + F.kl_divergence(p, q),
+                               TF.cross_entropy(q.log(), p, reduction="none"))
+
+
+def test_entropy_and_kl_treat_zero_probabilities_as_limits(device):
+    p = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], device=device)
+    torch.testing.assert_close(F.entropy(p, base=2), torch.tensor([1.0, 0.0], device=device))
+    q = torch.tensor([0.25, 0.25, 0.5], device=device)
+    torch.testing.assert_close(F.kl_divergence(p, q, base=2), torch.tensor([1.0, 2.0], device=device))
+    assert F.kl_divergence(q, p[0]) == math.inf            # q puts mass where p has none
+    x = p.clone().requires_grad_()
+    F.entropy(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+    assert torch.equal(p, x.detach())                      # the input is untouched
+
+
+def test_entropy_dim_and_bad_input(device):
+    p = torch.full((3, 4), 0.25, device=device)
+    torch.testing.assert_close(F.entropy(p.T, dim=0, base=2), torch.full((3,), 2.0, device=device))
+    with pytest.raises(ValueError, match="negative"):
+        F.entropy(torch.tensor([1.5, -0.5], device=device))
+    with pytest.raises(TypeError, match="floating"):
+        F.entropy(torch.tensor([1, 0], device=device))
+    with pytest.raises(ValueError, match="base"):
+        F.entropy(p, base=1)

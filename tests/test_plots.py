@@ -265,3 +265,62 @@ def test_chapter_2_figures_moved_in_place_draw_what_a_fresh_call_draws(monkeypat
     assert len(set(frames)) == len(frames)  # every control changes the picture
     for position, frame in zip(figure.positions(), frames):
         assert frame == encode_image(rasterize(plot(**figure.kwargs_at(position))), "webp", 70)
+# --- Chapter 4: loss functions ---
+
+@pytest.mark.parametrize("p", [0.001, 0.01, 0.1, 0.5, 0.99, 1.0])
+def test_true_class_loss_curves_marks_the_losses_and_gradients_at_p(p):
+    fig = plots.true_class_loss_curves(p)
+    loss_ax, grad_ax = fig.axes
+    dots = [line for line in loss_ax.get_lines() + grad_ax.get_lines() if line.get_marker() == "o"]
+    values = [float(np.asarray(line.get_data()[1])[0]) for line in dots]
+    # order: BCE loss, MSE loss (left panel), then BCE gradient, MSE gradient (right panel)
+    np.testing.assert_allclose(values, [min(-np.log(p), 6.9), (1 - p) ** 2, 1 - p, 2 * p * (1 - p) ** 2])
+    assert any(f"p = {p:g}:" in t.get_text() for t in loss_ax.texts)
+    # Confidently wrong: BCE's gradient is near 1, MSE's near 0.
+    if p <= 0.01:
+        assert values[2] > 0.98 and values[3] < 0.02
+
+
+def test_true_class_loss_curves_rejects_p_outside_0_1():
+    with pytest.raises(ValueError, match="p must lie"):
+        plots.true_class_loss_curves(0.0)
+
+
+@pytest.mark.parametrize("delta", [0.25, 1.0, 3.0])
+def test_regression_loss_curves_draws_huber_and_smooth_l1_for_delta(delta):
+    fig = plots.regression_loss_curves(delta)
+    loss_ax, grad_ax = fig.axes
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    r, huber = (np.asarray(a) for a in lines["Huber δ"].get_data())
+    _, smooth = (np.asarray(a) for a in lines["Smooth L1 β = δ"].get_data())
+    expected = np.where(np.abs(r) < delta, 0.5 * r**2, delta * (np.abs(r) - 0.5 * delta))
+    np.testing.assert_allclose(huber, expected, atol=1e-12)
+    np.testing.assert_allclose(huber, delta * smooth, atol=1e-12)   # Huber = δ · Smooth L1
+    grads = {line.get_label(): np.asarray(line.get_data()[1]) for line in grad_ax.get_lines()
+             if line.get_label() == "Huber δ"}
+    assert np.abs(grads["Huber δ"]).max() == pytest.approx(delta)   # clipped at δ
+    assert any(f"δ = {delta:g}:" in t.get_text() for t in loss_ax.texts)
+
+
+@pytest.mark.parametrize("kwargs", [dict(delta=0.0), dict(extent=0.0)])
+def test_regression_loss_curves_rejects_bad_input(kwargs):
+    with pytest.raises(ValueError):
+        plots.regression_loss_curves(**kwargs)
+
+
+@pytest.mark.parametrize("plot, control", [
+    (plots.true_class_loss_curves, dict(p=[0.001, 0.01, 0.1, 0.3, 0.5, 0.9, 0.99])),
+    (plots.regression_loss_curves, dict(delta=[0.25, 0.5, 1.0, 2.0, 3.0])),
+])
+def test_chapter_4_frames_moved_in_place_equal_fresh_figures(plot, control, monkeypatch):
+    """Frames drawn by moving one figure (and redrawing only what moves) are byte for byte the
+    frames of fresh calls, at every value of the chapter's slider."""
+    from nnbook.widgets import InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    (name, values), = control.items()
+    figure = InteractiveFigure(plot, {name: Slider(values)}, alt="chapter 4", max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plot(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)

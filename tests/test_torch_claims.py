@@ -223,3 +223,126 @@ def test_a_softmax_hidden_layer_averages_one_over_its_width():
     torch.manual_seed(0)
     hidden = torch.softmax(nn.Linear(10, 64)(torch.randn(32, 10)), dim=1)
     torch.testing.assert_close(hidden.mean(), torch.tensor(1 / 64))
+# --- Chapter 4: loss functions ---
+
+import math  # noqa: E402  (inside this chapter's block, to keep the merge easy)
+import warnings  # noqa: E402
+
+
+def test_cross_entropy_is_log_softmax_then_nll_and_takes_one_hot_or_smoothed_probabilities():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0]])
+    target = torch.tensor([1, 2])
+    loss = nn.CrossEntropyLoss()(logits, target)
+    torch.testing.assert_close(loss, torch.nn.functional.nll_loss(logits.log_softmax(dim=1), target))
+    one_hot = torch.nn.functional.one_hot(target, 3).float()
+    torch.testing.assert_close(nn.CrossEntropyLoss()(logits, one_hot), loss)
+    smoothed = 0.9 * one_hot + 0.1 / 3
+    torch.testing.assert_close(nn.CrossEntropyLoss(label_smoothing=0.1)(logits, target),
+                               nn.CrossEntropyLoss()(logits, smoothed))
+    with pytest.raises(RuntimeError, match="floating point"):
+        nn.CrossEntropyLoss()(logits, one_hot.long())
+    with pytest.raises(RuntimeError, match="Long"):
+        nn.CrossEntropyLoss()(logits, target.float())
+
+
+def test_a_weighted_cross_entropy_mean_divides_by_the_weights_used_and_ignore_index_drops_examples():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0], [1.0, 2.0, 3.0]])
+    target = torch.tensor([1, 2, 0])
+    weight = torch.tensor([1.0, 2.0, 5.0])
+    each = nn.CrossEntropyLoss(reduction="none")(logits, target)
+    w = weight[target]
+    torch.testing.assert_close(nn.CrossEntropyLoss(weight=weight)(logits, target),
+                               (w * each).sum() / w.sum())
+    torch.testing.assert_close(nn.CrossEntropyLoss()(logits, torch.tensor([1, -100, 0])),
+                               each[[0, 2]].mean())
+
+
+def test_bce_on_a_rounded_probability_is_clamped_at_100_with_no_gradient_and_with_logits_is_exact():
+    assert torch.sigmoid(torch.tensor(17.0)) == 1 and torch.sigmoid(torch.tensor(16.0)) < 1
+    z = torch.tensor([40.0], requires_grad=True)
+    clamped = nn.BCELoss()(torch.sigmoid(z), torch.zeros(1))
+    (grad,) = torch.autograd.grad(clamped, z)
+    assert clamped.item() == 100.0 and grad.item() == 0.0
+    exact = nn.BCEWithLogitsLoss()(z, torch.zeros(1))
+    (grad,) = torch.autograd.grad(exact, z)
+    assert exact.item() == 40.0 and grad.item() == 1.0
+
+
+def test_mse_broadcasts_n_by_1_against_n_with_only_a_warning():
+    output, target = torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([1.0, 2.0, 3.0])
+    with pytest.warns(UserWarning, match="target size"):
+        wrong = nn.MSELoss()(output, target)
+    assert wrong.item() == pytest.approx(4 / 3)     # mean of (i - j)^2 over a 3 x 3 table
+
+
+def test_huber_is_delta_times_smooth_l1_and_kl_div_takes_log_q_first():
+    prediction, target = torch.tensor([2.5, 0.0, 2.0, 8.0]), torch.tensor([3.0, -0.5, 2.0, 1.0])
+    for delta in (0.5, 1.0, 3.0):
+        torch.testing.assert_close(nn.HuberLoss(delta=delta)(prediction, target),
+                                   delta * nn.SmoothL1Loss(beta=delta)(prediction, target))
+    p, q = torch.tensor([0.1, 0.1, 0.1, 0.7]), torch.full((4,), 0.25)
+    torch.testing.assert_close(torch.nn.functional.kl_div(q.log(), p, reduction="sum"),
+                               (p * (p / q).log()).sum())
+
+
+def test_with_probability_targets_weight_scales_each_class_term_and_the_mean_divides_by_n():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0]])
+    target = torch.tensor([1, 2])
+    weight = torch.tensor([1.0, 2.0, 5.0])
+    one_hot = torch.nn.functional.one_hot(target, 3).float()
+    per_example = torch.nn.functional.cross_entropy(logits, target, reduction="none")
+    by_index = torch.nn.functional.cross_entropy(logits, target, weight=weight)
+    by_probability = torch.nn.functional.cross_entropy(logits, one_hot, weight=weight)
+    torch.testing.assert_close(by_index, (weight[target] * per_example).sum() / weight[target].sum())
+    torch.testing.assert_close(by_probability, (weight[target] * per_example).mean())
+    assert by_probability > 3 * by_index
+    # label smoothing with weight is not the smoothed probabilities with weight
+    smoothed = 0.9 * one_hot + 0.1 / 3
+    with_index = torch.nn.functional.cross_entropy(logits, target, weight=weight, label_smoothing=0.1)
+    with_probabilities = torch.nn.functional.cross_entropy(logits, smoothed, weight=weight)
+    assert abs(with_index - 0.3024) < 1e-3 and abs(with_probabilities - 1.0583) < 1e-3
+
+
+def test_bce_loss_gradient_collapses_below_z_minus_28_while_its_loss_is_right():
+    assert torch.sigmoid(torch.tensor(16.63)) < 1 and torch.sigmoid(torch.tensor(16.64)) == 1
+    grads = {}
+    for logit in (-20.0, -30.0, -40.0):
+        z = torch.tensor([logit], requires_grad=True)
+        loss = torch.nn.BCELoss()(torch.sigmoid(z), torch.ones(1))
+        (grads[logit],) = torch.autograd.grad(loss, z)
+        assert math.isclose(loss.item(), -logit, rel_tol=1e-5)
+    assert abs(grads[-20.0].item() + 1) < 1e-6
+    assert abs(grads[-30.0].item() + 0.094) < 1e-3 and abs(grads[-40.0].item()) < 1e-5
+    assert torch.nn.BCELoss()(torch.sigmoid(torch.tensor([-120.0])), torch.ones(1)) == 100
+
+
+def test_cross_entropy_wants_classes_in_dimension_1_and_runs_silently_when_l_equals_c():
+    torch.manual_seed(0)
+    scores = torch.randn(2, 3, 3)  # (N, L, C)
+    labels = torch.randint(0, 3, (2, 3))
+    right = torch.nn.functional.cross_entropy(scores.permute(0, 2, 1), labels)
+    torch.testing.assert_close(right, torch.nn.functional.cross_entropy(scores.reshape(6, 3),
+                                                                        labels.reshape(6)))
+    assert not torch.isclose(torch.nn.functional.cross_entropy(scores, labels), right)
+
+
+def test_kl_div_default_mean_divides_by_n_times_c_and_batchmean_by_n():
+    p = torch.tensor([[0.1, 0.1, 0.1, 0.7], [0.25, 0.25, 0.25, 0.25]])
+    q = torch.tensor([[0.25, 0.25, 0.25, 0.25], [0.1, 0.2, 0.3, 0.4]])
+    total = (p * (p / q).log()).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.testing.assert_close(torch.nn.functional.kl_div(q.log(), p), total / 8)
+    torch.testing.assert_close(torch.nn.functional.kl_div(q.log(), p, reduction="batchmean"), total / 2)
+
+
+def test_an_untrained_classifier_s_loss_is_log_c_and_the_logit_gradient_is_q_minus_one_hot():
+    logits = torch.tensor([[0.2, 6.0, 0.2], [0.1, 0.8, 10.0]], requires_grad=True)
+    target = torch.tensor([1, 2])
+    (grad,) = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, target), logits)
+    expected = (torch.softmax(logits.detach(), 1) - torch.nn.functional.one_hot(target, 3)) / 2
+    torch.testing.assert_close(grad, expected)
+    for c in (3, 10):
+        torch.testing.assert_close(
+            torch.nn.functional.cross_entropy(torch.zeros(4, c), torch.arange(4) % c),
+            torch.tensor(math.log(c)))
