@@ -191,6 +191,7 @@ GRIDS.update({
                               dict(temperature=Slider([0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0], default=1.0))),
 })
 
+
 # --- Chapter 4: loss functions ---
 CASES["true_class_loss_curves"] = [
     ("p = 0.1 (default)", dict()),

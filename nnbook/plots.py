@@ -504,6 +504,8 @@ def softmax_temperature(logits, temperature=1.0, *, figsize=(5.6, 3.0), dpi=80):
 
 softmax_temperature.redraw = Redraw(shape=("logits", "figsize", "dpi"), build=_temperature_build,
                                     update=_temperature_update)
+
+
 # --- Chapter 4: loss functions ---
 __all__ += ["true_class_loss_curves", "regression_loss_curves"]
 

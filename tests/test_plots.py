@@ -265,6 +265,8 @@ def test_chapter_2_figures_moved_in_place_draw_what_a_fresh_call_draws(monkeypat
     assert len(set(frames)) == len(frames)  # every control changes the picture
     for position, frame in zip(figure.positions(), frames):
         assert frame == encode_image(rasterize(plot(**figure.kwargs_at(position))), "webp", 70)
+
+
 # --- Chapter 4: loss functions ---
 
 @pytest.mark.parametrize("p", [0.001, 0.01, 0.1, 0.5, 0.99, 1.0])

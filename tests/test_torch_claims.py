@@ -223,6 +223,8 @@ def test_a_softmax_hidden_layer_averages_one_over_its_width():
     torch.manual_seed(0)
     hidden = torch.softmax(nn.Linear(10, 64)(torch.randn(32, 10)), dim=1)
     torch.testing.assert_close(hidden.mean(), torch.tensor(1 / 64))
+
+
 # --- Chapter 4: loss functions ---
 
 import math  # noqa: E402  (inside this chapter's block, to keep the merge easy)
