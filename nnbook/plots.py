@@ -319,12 +319,13 @@ def _histograms_build(figsize, dpi):
     stairs = [[ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
                          color="#4c72b0" if row == 0 else "#dd8452")
                for ax in axes_row] for row, axes_row in enumerate(axes)]
-    for row, label in enumerate(["activations $h_l$", "gradients ∂loss/∂$h_l$"]):
-        axes[row][0].set_ylabel(f"share of entries\n({label})", fontsize="small")
+    for row, label in enumerate(["activations h", "gradients ∂loss/∂h"]):
+        axes[row][0].set_ylabel(label, fontsize="small")
         for ax in axes[row]:
             # Few ticks: text is most of the cost of drawing a frame.
+            # The shape of a histogram matters, not the height of its bars: no y ticks.
             ax.xaxis.set_major_locator(MaxNLocator(3))
-            ax.yaxis.set_major_locator(MaxNLocator(3))
+            ax.set_yticks([])
             ax.tick_params(labelsize="x-small")
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
     return dict(fig=fig, axes=axes, stairs=stairs)
@@ -340,6 +341,7 @@ def _histograms_update(state, initializer, activation, depth, statistics):
             if col >= len(layers):  # a network of fewer than 4 layers leaves panels empty
                 state["stairs"][row][col].set_data(np.zeros(1), np.array([0.0, 1.0]))
                 ax.set_visible(False)
+                ax.set_title("")
                 continue
             ax.set_visible(True)
             layer = layers[col]
