@@ -152,3 +152,51 @@ def test_adam_eps_default_is_1e_8_and_lazy_linear_infers_its_input_size():
     assert torch.optim.Adam([torch.zeros(1, requires_grad=True)]).defaults["eps"] == 1e-8
     lazy = nn.LazyLinear(3)
     assert lazy(torch.randn(2, 7)).shape == (2, 3) and lazy.weight.shape == (3, 7)
+
+
+# --- Chapter 3: parameter initialization ---
+
+def test_linear_and_conv_default_to_uniform_one_over_sqrt_fan_in_for_weight_and_bias():
+    import math
+    for make, fan_in in [(lambda: nn.Linear(100, 50), 100), (lambda: nn.Conv2d(3, 8, 5), 75)]:
+        torch.manual_seed(0)
+        module = make()
+        torch.manual_seed(0)
+        bound = 1 / math.sqrt(fan_in)
+        weight = torch.empty(module.weight.shape).uniform_(-bound, bound)
+        bias = torch.empty(module.bias.shape).uniform_(-bound, bound)
+        torch.testing.assert_close(module.weight.detach(), weight)
+        torch.testing.assert_close(module.bias.detach(), bias)
+        assert math.isclose(nn.init.calculate_gain("leaky_relu", math.sqrt(5)) * math.sqrt(3 / fan_in),
+                            bound)
+
+
+def test_calculate_gain_values_and_kaiming_defaults():
+    import math
+    assert nn.init.calculate_gain("relu") == math.sqrt(2)
+    assert nn.init.calculate_gain("tanh") == 5 / 3
+    assert nn.init.calculate_gain("sigmoid") == nn.init.calculate_gain("linear") == 1
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
+    a = nn.init.kaiming_normal_(torch.empty(64, 32), generator=torch.Generator().manual_seed(0))
+    b = nn.init.kaiming_normal_(torch.empty(64, 32), nonlinearity="relu",
+                                generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, b)  # default: leaky_relu with a=0, the ReLU's gain
+
+
+def test_initializers_refuse_1d_and_work_in_place_on_parameters():
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        nn.init.xavier_uniform_(torch.empty(10))
+    layer = nn.Linear(4, 3)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        layer.weight.normal_(0, 0.01)
+    weight = layer.weight
+    assert nn.init.normal_(layer.weight, 0, 0.01) is weight and weight.is_leaf and weight.requires_grad
+    assert nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(3, 16, 5).weight) == (75, 400)
+
+
+def test_a_replaced_parameter_is_not_the_one_the_optimizer_holds():
+    layer = nn.Linear(4, 3).to(torch.float64)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer.weight = nn.Parameter(torch.randn(3, 4))
+    assert layer.weight.dtype == torch.float32
+    assert not any(p is layer.weight for p in optimizer.param_groups[0]["params"])
