@@ -2,18 +2,16 @@
 instructor's private tests), the generated exercises get zero, every case checks something, and no
 stub, docstring or hint gives an answer away."""
 
-import csv
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
+import exercise_sets as helpers
 import nbformat
 import pytest
 import torch
 from torch import nn
 
-from nnbook.grading import runner
+from exercise_sets import grade
 from nnbook.grading.sets.ex01_neurons_and_layers import EXERCISE_SET as EX
 from nnbook.grading.sets.ex01_neurons_and_layers import (SkipNetReference, collapse_reference, hat,
                                                          hat_network, hat_parameters_reference)
@@ -21,22 +19,6 @@ from nnbook.grading.sets.ex01_neurons_and_layers import (SkipNetReference, colla
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "01-neurons-and-layers.ipynb"
 SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
-
-
-def grade(tmp_path, notebook: Path):
-    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
-    (tmp_path / "in").mkdir()
-    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
-    result = subprocess.run(
-        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
-         "--timeout", "120", "--memory", "2048", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
 
 
 def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
@@ -61,10 +43,7 @@ def test_every_question_has_more_instructor_cases_than_public_ones():
 # --------------------------------------------------------------------------- wrong answers fail
 
 def failures(question_id, answer):
-    question = EX.question(question_id)
-    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
-               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
-    return sum(not r.passed for r in results)
+    return helpers.failures(EX, question_id, answer)
 
 
 def test_a_hat_with_two_kinks_or_the_wrong_place_fails():
@@ -142,25 +121,15 @@ def test_rank_limit_is_measured_and_a_guess_from_the_ends_fails():
 # --------------------------------------------------------------------------- no answer leaks
 
 def solution_lines():
-    """Every non-trivial line of code inside a solution block."""
-    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
-    return {line for line in lines if len(line) > 6 and line not in {"return y", "return W, b"}}
+    return helpers.solution_lines(SOLUTION, trivial={"return y", "return W, b"})
 
 
 def hints_and_stubs():
-    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
-    exercise = nbformat.read(EXERCISE, 4)
-    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
-    return texts
+    return helpers.hints_and_stubs(EX, EXERCISE)
 
 
 def test_no_stub_or_hint_contains_a_line_of_a_solution():
-    lines = solution_lines()
-    assert len(lines) >= 8
-    for text in hints_and_stubs():
-        for line in lines:
-            assert line not in text, f"{line!r} leaks into {text[:80]!r}"
+    helpers.assert_no_solution_line_leaks(solution_lines(), hints_and_stubs())
 
 
 @pytest.mark.parametrize("giveaway", [
@@ -168,10 +137,7 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
     r"relu\(self\.hidden", r"self\.skip\(x\)", r"@", r"W2 ?@ ?W1", r"weight @",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
-    for text in hints_and_stubs():
-        stub_lines = [line for line in text.splitlines() if "NotImplementedError" in line or "hint" in line]
-        checked = "\n".join(stub_lines) if "\n" in text else text
-        assert not re.search(giveaway, checked), f"{giveaway!r} in {checked[:120]!r}"
+    helpers.assert_no_giveaway(giveaway, hints_and_stubs())
 
 
 def test_the_exercise_notebook_states_no_answer_in_its_questions():

@@ -2,18 +2,16 @@
 instructor's private tests), the generated exercises get zero, typical wrong answers lose points,
 and no stub, docstring or hint gives an answer away."""
 
-import csv
 import math
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
+import exercise_sets as helpers
 import nbformat
 import pytest
 import torch
 
-from nnbook.grading import runner
+from exercise_sets import grade
 from nnbook.grading.sets.ex03_parameter_initialization import EXERCISE_SET as EX
 from nnbook.grading.sets.ex03_parameter_initialization import (count_distinct_units_reference,
                                                                fans_reference, he_normal_reference,
@@ -22,22 +20,6 @@ from nnbook.grading.sets.ex03_parameter_initialization import (count_distinct_un
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "03-parameter-initialization.ipynb"
 SOLUTION, EXERCISE = ROOT / "solutions" / NAME, ROOT / "exercises" / NAME
-PRIVATE_TESTS = ROOT / "tests" / "grading_private"
-BLOCK = re.compile(r"### BEGIN SOLUTION.*?\n(.*?)### END SOLUTION", re.S)
-
-
-def grade(tmp_path, notebook: Path):
-    """Run the nnbook-grade command on one notebook; return its CSV rows and its feedback text."""
-    (tmp_path / "in").mkdir()
-    shutil.copy(notebook, tmp_path / "in" / "submission.ipynb")
-    shutil.copytree(PRIVATE_TESTS, tmp_path / "private")
-    result = subprocess.run(
-        ["nnbook-grade", "in", "--out", "grades.csv", "--feedback", "fb", "--tests", "private",
-         "--timeout", "120", "--memory", "2048", "--workers", "1"],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader((tmp_path / "grades.csv").open(encoding="utf-8")))
-    return rows, (tmp_path / "fb" / "submission.txt").read_text(encoding="utf-8")
 
 
 def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
@@ -110,10 +92,7 @@ def test_count_distinct_units_reference_on_small_cases():
 # --------------------------------------------------------------------------- wrong answers fail
 
 def failures(question_id, answer):
-    question = EX.question(question_id)
-    results = [runner.judge(question, key, case, device, runner.observe(question, key, case, device, answer))
-               for key, case, device in runner.plan(question, public_only=False, cuda=False)]
-    return sum(not r.passed for r in results)
+    return helpers.failures(EX, question_id, answer)
 
 
 def test_fans_that_forget_the_window_or_swap_in_and_out_fail():
@@ -190,25 +169,15 @@ def test_unit_counts_that_ignore_the_bias_the_tolerance_or_the_order_fail():
 # --------------------------------------------------------------------------- no answer leaks
 
 def solution_lines():
-    """Every non-trivial line of code inside a solution block."""
-    source = "\n".join(c.source for c in nbformat.read(SOLUTION, 4).cells if c.cell_type == "code")
-    lines = {line.split("#")[0].strip() for block in BLOCK.findall(source) for line in block.splitlines()}
-    return {line for line in lines if len(line) > 6 and line not in {"groups = []", "return len(groups)", "with torch.no_grad():"}}
+    return helpers.solution_lines(SOLUTION, trivial={"groups = []", "return len(groups)", "with torch.no_grad():"})
 
 
 def hints_and_stubs():
-    texts = [q.hint for q in EX.questions] + [c.hint for q in EX.questions for c in q.cases]
-    exercise = nbformat.read(EXERCISE, 4)
-    texts += [c.source for c in exercise.cells if c.cell_type == "code"]
-    return texts
+    return helpers.hints_and_stubs(EX, EXERCISE)
 
 
 def test_no_stub_or_hint_contains_a_line_of_a_solution():
-    lines = solution_lines()
-    assert len(lines) >= 8
-    for text in hints_and_stubs():
-        for line in lines:
-            assert line not in text, f"{line!r} leaks into {text[:80]!r}"
+    helpers.assert_no_solution_line_leaks(solution_lines(), hints_and_stubs())
 
 
 @pytest.mark.parametrize("giveaway", [
@@ -216,10 +185,7 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
     r"no_grad", r"bias\.unsqueeze", r"torch\.cat", r"shape\[2:\]",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
-    for text in hints_and_stubs():
-        stub_lines = [line for line in text.splitlines() if "NotImplementedError" in line or "hint" in line]
-        checked = "\n".join(stub_lines) if "\n" in text else text
-        assert not re.search(giveaway, checked), f"{giveaway!r} in {checked[:120]!r}"
+    helpers.assert_no_giveaway(giveaway, hints_and_stubs())
 
 
 def test_the_exercise_notebook_states_no_answer_in_its_questions():
