@@ -12,8 +12,8 @@ gradient back from the top (the loss is :math:`\sum \mathbf{h}_L \odot \mathbf{r
 :math:`\mathbf{h}_l` and of the gradients :math:`\partial \text{loss} / \partial \mathbf{h}_l`, and a
 fixed sample of both for histograms.
 
-This lives in its own module rather than in ``nnbook.init``, which mirrors ``torch.nn.init``
-name for name; it is computed once per setting (seeded, float64, deterministic) and the plotting
+This lives in its own module rather than in ``nnbook.init``, which mirrors part of ``torch.nn.init``
+(the same names and arguments); it is computed once per setting (seeded, float64, deterministic) and the plotting
 functions of ``nnbook.plots`` only draw what it returns.
 """
 

@@ -70,3 +70,42 @@ def test_grid_and_bad_names():
         depth.layer_statistics("xavier", "gelu", 3)
     with pytest.raises(ValueError, match="depth"):
         depth.layer_statistics("xavier", "relu", 0)
+
+
+def test_tanh_and_sigmoid_numbers_the_chapter_quotes():
+    xavier = depth.layer_statistics("xavier", "tanh", 30)["activation_std"]
+    assert [round(xavier[l - 1].item(), 2) for l in (1, 10, 30)] == [0.63, 0.23, 0.11]
+    kaiming = depth.layer_statistics("kaiming", "tanh", 30)["activation_std"]  # gain sqrt 2
+    assert 0.5 < kaiming[9] < 0.6 and 0.5 < kaiming[29] < 0.6
+    big = depth.layer_statistics("normal(0, 1)", "tanh", 30)["gradient_std"]
+    assert big[0] > 1e9 and 2.2 < big[0].item() ** (1 / 29) < 2.7  # grows by about 2.4 per layer
+    assert depth.layer_statistics("normal(0, 1)", "sigmoid", 30)["gradient_std"][0] > 1
+    small = depth.layer_statistics("normal(0, 0.01)", "sigmoid", 30)["activation_std"]
+    assert 0.01 < small[-1] < 0.02  # flat, although every input gives nearly the same output
+
+
+def standard_normal_stack(f, x, layers=30):
+    g = torch.Generator().manual_seed(0)
+    for _ in range(layers):
+        x = f(x @ torch.randn(128, 128, generator=g, dtype=torch.float64).T)
+    return x
+
+
+def test_standard_normal_weights_make_tanh_chaotic_and_sigmoid_constant():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(256, 128, generator=g, dtype=torch.float64)
+    nudged = x + 0.01 * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    h, h2 = standard_normal_stack(torch.tanh, x), standard_normal_stack(torch.tanh, nudged)
+    assert ((h - h2).pow(2).mean() / h.pow(2).mean()).sqrt() > 1
+    s = standard_normal_stack(torch.sigmoid, x)
+    assert s.std(dim=0).mean() / s.pow(2).mean().sqrt() < 0.2
+
+
+def test_a_float32_standard_normal_relu_stack_overflows_at_layer_43():
+    g = torch.Generator().manual_seed(0)
+    h = torch.randn(256, 128, generator=g)
+    for layer in range(1, 61):
+        h = torch.relu(h @ torch.randn(128, 128, generator=g).T)
+        if not torch.isfinite(h).all():
+            break
+    assert 40 <= layer <= 46

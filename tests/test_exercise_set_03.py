@@ -58,12 +58,29 @@ def test_fans_reference_matches_torch_for_every_layer_kind():
             torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
 
 
-def test_he_normal_reference_equals_torch_kaiming_normal():
+def test_he_normal_reference_equals_torch_kaiming_normal_for_a_leaky_relu():
     for shape, slope, mode in [((64, 32), 0.2, "fan_out"), ((16, 3, 5, 5), 0.0, "fan_in")]:
-        ours = he_normal_reference(torch.empty(shape), slope, mode, torch.Generator().manual_seed(1))
+        ours = he_normal_reference(torch.empty(shape), 1.0, slope, mode,
+                                   torch.Generator().manual_seed(1))
         theirs = torch.nn.init.kaiming_normal_(torch.empty(shape), a=slope, mode=mode,
                                                generator=torch.Generator().manual_seed(1))
         assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("slopes", [(3.0, 0.0), (1.0, -1.0), (0.5, 0.1), (0.5, 0.5)])
+def test_he_normal_reference_keeps_the_mean_square_of_a_two_slope_stack(slopes):
+    # As for q2: one draw of weights drifts by several per cent; the average of eight is close.
+    p, n = slopes
+    squares = []
+    for seed in range(8):
+        g = torch.Generator().manual_seed(seed)
+        h = torch.randn(400, 400, generator=g, dtype=torch.float64)
+        for _ in range(4):
+            w = he_normal_reference(torch.empty(400, 400, dtype=torch.float64), p, n, "fan_in", g)
+            z = h @ w.T
+            h = torch.where(z > 0, p * z, n * z)
+        squares.append(h.pow(2).mean().item())
+    assert abs(sum(squares) / len(squares) - 1) < 0.1
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.25, 1.0])
@@ -129,23 +146,40 @@ def test_a_prediction_without_the_relu_half_or_with_the_slope_unsquared_fails():
 
 
 def test_initializers_with_the_wrong_fan_gain_copy_or_no_grad_fail():
-    def always_fan_in(tensor, negative_slope=0.0, mode="fan_in", generator=None):
-        return he_normal_reference(tensor, negative_slope, "fan_in", generator)
+    def always_fan_in(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in", generator=None):
+        return he_normal_reference(tensor, positive_slope, negative_slope, "fan_in", generator)
 
-    def no_slope(tensor, negative_slope=0.0, mode="fan_in", generator=None):
-        return he_normal_reference(tensor, 0.0, mode, generator)
+    def plain_relu(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in", generator=None):
+        return he_normal_reference(tensor, 1.0, 0.0, mode, generator)
 
-    def a_copy(tensor, negative_slope=0.0, mode="fan_in", generator=None):
-        return he_normal_reference(tensor.detach().clone(), negative_slope, mode, generator)
+    def leaky_formula(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in",
+                      generator=None):  # the chapter's leaky gain, ignoring the positive slope
+        return he_normal_reference(tensor, 1.0, negative_slope, mode, generator)
 
-    def without_no_grad(tensor, negative_slope=0.0, mode="fan_in", generator=None):
+    def slopes_unsquared(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in",
+                         generator=None):
         fan_in, fan_out = fans_reference(tensor.shape)
-        std = math.sqrt(2 / (1 + negative_slope**2) / (fan_in if mode == "fan_in" else fan_out))
+        total = abs(positive_slope + negative_slope) or 1.0
+        std = math.sqrt(2 / total / (fan_in if mode == "fan_in" else fan_out))
+        with torch.no_grad():
+            return tensor.normal_(0.0, std, generator=generator)
+
+    def a_copy(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in", generator=None):
+        return he_normal_reference(tensor.detach().clone(), positive_slope, negative_slope, mode,
+                                   generator)
+
+    def without_no_grad(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in",
+                        generator=None):
+        fan_in, fan_out = fans_reference(tensor.shape)
+        std = math.sqrt(2 / (positive_slope**2 + negative_slope**2)
+                        / (fan_in if mode == "fan_in" else fan_out))
         return tensor.normal_(0.0, std, generator=generator)
 
     assert failures("q3", always_fan_in) >= 2
-    assert failures("q3", no_slope) >= 2
-    assert failures("q3", a_copy) >= 6
+    assert failures("q3", plain_relu) >= 4
+    assert failures("q3", leaky_formula) >= 3
+    assert failures("q3", slopes_unsquared) >= 3
+    assert failures("q3", a_copy) >= 8
     assert failures("q3", without_no_grad) == len(EX.question("q3").cases) - 1  # all but the 1-D
 
 
@@ -181,7 +215,8 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
 
 
 @pytest.mark.parametrize("giveaway", [
-    r"1 \+ negative_slope", r"\(1 \+ a", r"/ ?2\b", r"\*\* ?\(depth", r"sqrt\(2", r"math\.prod",
+    r"1 \+ negative_slope", r"\(1 \+ a", r"/ ?2\b", r"positive_slope ?\*\* ?2", r"p² \+ n²",
+    r"\*\* ?\(depth", r"sqrt\(2", r"math\.prod",
     r"no_grad", r"bias\.unsqueeze", r"torch\.cat", r"shape\[2:\]",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
@@ -190,5 +225,5 @@ def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
 
 def test_the_exercise_notebook_states_no_answer_in_its_questions():
     markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells if c.cell_type == "markdown")
-    for giveaway in ["(1 + a^2)", "1 + a^2", "\\frac{1 + a", "2 / (1 +", "sqrt(2", "math.prod", "in_channels \\cdot"]:
+    for giveaway in ["(1 + a^2)", "1 + a^2", "p^2 + n^2", "p^2+n^2", "\\frac{1 + a", "2 / (1 +", "sqrt(2", "math.prod", "in_channels \\cdot"]:
         assert giveaway not in markdown, giveaway

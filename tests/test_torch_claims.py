@@ -200,3 +200,23 @@ def test_a_replaced_parameter_is_not_the_one_the_optimizer_holds():
     layer.weight = nn.Parameter(torch.randn(3, 4))
     assert layer.weight.dtype == torch.float32
     assert not any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+
+
+@pytest.mark.parametrize("widths", [[1024, 256, 1024, 256, 1024], [1024, 512, 256, 128]])
+def test_kaiming_fan_out_over_a_relu_chain_telescopes_to_sqrt_first_over_current_width(widths):
+    import math
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(512, widths[0], generator=g)
+    for d_in, d_out in zip(widths, widths[1:]):
+        w = torch.nn.init.kaiming_normal_(torch.empty(d_out, d_in), mode="fan_out", generator=g)
+        h = torch.relu(h @ w.T)
+        assert abs(h.pow(2).mean().sqrt().item() / math.sqrt(widths[0] / d_out) - 1) < 0.12
+
+
+def test_selu_gain_is_three_quarters_and_linear_default_is_drawn_exactly():
+    assert torch.nn.init.calculate_gain("selu") == 3 / 4
+    torch.manual_seed(4)
+    layer = torch.nn.Linear(100, 50)
+    torch.manual_seed(4)
+    weight = torch.empty(50, 100).uniform_(-0.1, 0.1)
+    assert torch.equal(layer.weight.detach(), weight)

@@ -4,8 +4,9 @@ q1 ``fans(shape)``                                 fan-in and fan-out of a weigh
                                                    convolution); a clear ValueError below 2-D
 q2 ``predicted_rms(depth, fan_in, weight_std,      predict, before measuring, the size of the
    negative_slope)``                               signal after ``depth`` leaky-ReLU layers
-q3 ``he_normal_(tensor, negative_slope, mode,      an in-place initializer: the right standard
-   generator)``                                    deviation, under no_grad, returning its tensor
+q3 ``he_normal_(tensor, positive_slope,            derive the He standard deviation for an
+   negative_slope, mode, generator)``              activation with two slopes; fill in place under
+                                                   no_grad, returning the tensor
 q4 ``count_distinct_units(weight, bias, atol)``    detect symmetry in a trained layer
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
@@ -49,7 +50,7 @@ Q1 = Question(
     id="q1", answer="fans", args=("shape",), reference=fans_reference, points=2, call=_run_fans,
     returns=("fan_in", "fan_out"), title="Warm-up: fan-in and fan-out of any weight",
     hint="for each number in the shape, ask which neuron it belongs to: the one that receives, "
-         "the one that sends, or the window both share.",
+         "the one that sends, or the window both share. Only the type of the error is graded.",
     cases=(
         _fans_case("nn.Linear(784, 512).weight: shape (512, 784)", (512, 784), public=True,
                    hint="the weight of a linear layer is (out_features, in_features)"),
@@ -90,7 +91,7 @@ Q2 = Question(
          "through the activation, treating negative and positive pre-activations separately.",
     cases=(
         _rms_case("ReLU, He's std: 10 layers of 256", 10, 256, math.sqrt(2 / 256), 0.0, public=True,
-                  hint="this is the setting the chapter measured"),
+                  hint="He's std was chosen to keep the signal's size: what should you get?"),
         _rms_case("ReLU, std 0.05: 20 layers of 512", 20, 512, 0.05, 0.0, public=True),
         _rms_case("slope 1 (no bend at all), std 1/sqrt(fan_in)", 7, 100, 0.1, 1.0, public=True,
                   hint="with slope 1 the activation does nothing"),
@@ -108,21 +109,29 @@ Q2 = Question(
 
 # --------------------------------------------------------------------------- q3: he_normal_
 
-def he_normal_reference(tensor, negative_slope=0.0, mode="fan_in", generator=None):
-    r"""N(0, σ²) with σ = sqrt(2 / (1 + slope²)) / sqrt(fan), in place under no_grad."""
+def he_normal_reference(tensor, positive_slope=1.0, negative_slope=0.0, mode="fan_in",
+                        generator=None):
+    r"""N(0, σ²) in place under no_grad, for f(z) = p·z (z > 0), n·z (z ≤ 0): E[f(z)²] =
+    (p² + n²)/2 · E[z²] for a symmetric z, so σ = sqrt(2 / (p² + n²)) / sqrt(fan)."""
     fan_in, fan_out = fans_reference(tensor.shape)
     fan = {"fan_in": fan_in, "fan_out": fan_out}[mode]
-    std = math.sqrt(2.0 / (1 + negative_slope**2)) / math.sqrt(fan)
+    std = math.sqrt(2.0 / (positive_slope**2 + negative_slope**2)) / math.sqrt(fan)
     with torch.no_grad():
         return tensor.normal_(0.0, std, generator=generator)
 
 
+def _target_std(shape, positive_slope, negative_slope, mode):
+    fan_in, fan_out = fans_reference(shape)
+    fan = {"fan_in": fan_in, "fan_out": fan_out}[mode]
+    return math.sqrt(2.0 / (positive_slope**2 + negative_slope**2) / fan)
+
+
 def _run_he_normal(answer, args):
-    shape, dtype, negative_slope, mode, seed, device, exact = args
+    shape, dtype, positive_slope, negative_slope, mode, seed, device, exact = args
     tensor = torch.empty(shape, dtype=dtype, device=device, requires_grad=True)
     generator = torch.Generator(device=device).manual_seed(seed)
     try:
-        result = answer(tensor, negative_slope, mode, generator)
+        result = answer(tensor, positive_slope, negative_slope, mode, generator)
     except ValueError:
         return "ValueError"
     same = result is tensor
@@ -131,41 +140,47 @@ def _run_he_normal(answer, args):
     if exact:  # the same generator draws the same numbers on the CPU: compare them all
         return same, kept, tensor.detach().clone()
     # On another device the draws differ: compare the spread, to one decimal, with the target's.
-    fan_in, fan_out = fans_reference(shape)
-    target = math.sqrt(2.0 / (1 + negative_slope**2) / {"fan_in": fan_in, "fan_out": fan_out}[mode])
+    target = _target_std(shape, positive_slope, negative_slope, mode)
     return same, kept, round(tensor.detach().std().item() / target, 1)
 
 
-def _he_case(name, shape, negative_slope=0.0, mode="fan_in", *, seed=0, dtype=torch.float32,
-             public=False, exact=True, hint=""):
+def _he_case(name, shape, positive_slope=1.0, negative_slope=0.0, mode="fan_in", *, seed=0,
+             dtype=torch.float32, public=False, exact=True, hint=""):
     def make_args(device):
-        return shape, dtype, negative_slope, mode, seed, str(device), exact
+        return shape, dtype, positive_slope, negative_slope, mode, seed, str(device), exact
     return Case(name, make_args, public=public, hint=hint, cuda=not exact)
 
 
 Q3 = Question(
-    id="q3", answer="he_normal_", args=("tensor", "negative_slope", "mode", "generator"),
+    id="q3", answer="he_normal_",
+    args=("tensor", "positive_slope", "negative_slope", "mode", "generator"),
     reference=he_normal_reference, points=3, call=_run_he_normal,
     returns=("returned the same tensor", "still a leaf that requires grad, same dtype and device",
              "the values"),
-    title="An in-place initializer",
-    hint="three things are graded: the standard deviation (which fan, which gain), that the "
-         "tensor you were given is filled and returned, and that this works on a parameter.",
+    title="Derive an initializer, then write it in place",
+    hint="derive first: what fraction of E[z²] survives the activation when each half of a "
+         "symmetric z is scaled by its own slope? Then the tensor you were given must be filled "
+         "and returned, also when it is a parameter.",
     cases=(
-        _he_case("a linear weight (256, 128), ReLU, fan_in", (256, 128), public=True,
-                 hint="fan_in of a (256, 128) weight is the number of inputs"),
-        _he_case("leaky ReLU 0.2, fan_out, weight (64, 32)", (64, 32), 0.2, "fan_out", seed=1,
-                 public=True, hint="the slope changes the gain; the mode changes the fan"),
-        _he_case("a conv weight (16, 3, 5, 5), fan_in", (16, 3, 5, 5), seed=2,
-                 hint="a convolution's fan includes its window"),
-        _he_case("a conv weight (8, 4, 3, 3), fan_out, slope 0.1", (8, 4, 3, 3), 0.1, "fan_out", seed=3),
+        _he_case("the ReLU (slopes 1 and 0), weight (256, 128), fan_in", (256, 128), public=True,
+                 hint="with slopes 1 and 0 this is the chapter's ReLU"),
+        _he_case("a leaky ReLU (1, 0.2), fan_out, weight (64, 32)", (64, 32), 1.0, 0.2, "fan_out",
+                 seed=1, public=True, hint="the slopes change the gain; the mode changes the fan"),
+        _he_case("a ReLU scaled by 3 (slopes 3 and 0)", (40, 60), 3.0, 0.0, seed=8, public=True,
+                 hint="a steeper positive half lets less variance through the weights"),
+        _he_case("the absolute value (slopes 1 and -1), conv weight (16, 3, 5, 5)", (16, 3, 5, 5),
+                 1.0, -1.0, seed=2, hint="a negative slope keeps the square of its half"),
+        _he_case("a conv weight (8, 4, 3, 3), fan_out, slopes (0.5, 0.1)", (8, 4, 3, 3), 0.5, 0.1,
+                 "fan_out", seed=3),
+        _he_case("a linear layer scaled by 0.5 (slopes 0.5 and 0.5)", (30, 20), 0.5, 0.5, seed=9,
+                 hint="two equal slopes: the activation is a plain scaling"),
         _he_case("float64 stays float64", (50, 70), seed=4, dtype=torch.float64,
                  hint="fill the tensor you were given; do not make a new one"),
         _he_case("a 1-D tensor has no fans: ValueError", (10,), seed=5,
                  hint="a tensor with fewer than 2 dimensions should raise ValueError"),
         _he_case("a single weight (1, 1)", (1, 1), seed=6),
-        _he_case("a large weight, by its spread (also on the GPU when present)", (512, 512), 0.3,
-                 "fan_out", seed=7, exact=False,
+        _he_case("a large weight, by its spread (also on the GPU when present)", (512, 512), 1.0,
+                 0.3, "fan_out", seed=7, exact=False,
                  hint="the sample standard deviation should be close to the one you aimed for"),
     ),
 )
@@ -175,7 +190,8 @@ Q3 = Question(
 
 def count_distinct_units_reference(weight, bias, atol=1e-6):
     """Units i and j are the same when row i of [W | b] equals row j within atol everywhere;
-    count the groups (greedily: each unit joins the first earlier group it matches)."""
+    count the groups (greedily, in order: each unit joins the first group whose first unit it
+    matches, or starts a new group)."""
     rows = torch.cat([weight, bias.unsqueeze(1)], dim=1)
     representatives = []
     for row in rows:
