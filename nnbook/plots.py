@@ -307,14 +307,15 @@ __all__ += ["layer_histograms", "std_by_layer"]
 from matplotlib.ticker import MaxNLocator  # noqa: E402  (kept inside this chapter's block)
 
 
-def _shown_layers(depth, count=4):
-    """``count`` layers spread evenly from the first to the last, e.g. 1, 11, 20, 30 of 30."""
+def _shown_layers(depth, count=3):
+    """``count`` layers spread evenly from the first to the last, e.g. 1, 16, 30 of 30."""
     return sorted({int(round(x)) for x in np.linspace(1, depth, count)})
 
 
 def _histograms_build(figsize, dpi):
     fig = Figure(figsize=figsize, dpi=dpi)
-    axes = [[fig.add_axes((0.07 + 0.235 * col, 0.58 - 0.46 * row, 0.19, 0.29)) for col in range(4)]
+    # Three panels a row (six in all): fewer panels, less text, a faster frame.
+    axes = [[fig.add_axes((0.08 + 0.31 * col, 0.58 - 0.46 * row, 0.26, 0.29)) for col in range(3)]
             for row in range(2)]
     stairs = [[ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
                          color="#4c72b0" if row == 0 else "#dd8452")
@@ -338,7 +339,7 @@ def _histograms_update(state, initializer, activation, depth, statistics):
     for row, (values, stds) in enumerate([(stats["activations"], stats["activation_std"]),
                                           (stats["gradients"], stats["gradient_std"])]):
         for col, ax in enumerate(state["axes"][row]):
-            if col >= len(layers):  # a network of fewer than 4 layers leaves panels empty
+            if col >= len(layers):  # a network of fewer than 3 layers leaves panels empty
                 state["stairs"][row][col].set_data(np.zeros(1), np.array([0.0, 1.0]))
                 ax.set_visible(False)
                 ax.set_title("")
@@ -361,12 +362,12 @@ def _histograms_update(state, initializer, activation, depth, statistics):
 
 
 def layer_histograms(initializer, activation, depth, *, statistics, figsize=(9.0, 4.2), dpi=72):
-    r"""Histograms of the activations (top) and gradients (bottom) at four layers of a deep net.
+    r"""Histograms of the activations (top) and gradients (bottom) at three layers of a deep net.
 
     ``statistics[initializer, activation, depth]`` is what :func:`nnbook.depth.layer_statistics`
     returns for that probe network (the plot only draws; the numbers are computed there). The
-    four panels of each row show layers 1, about depth/3, about 2·depth/3 and depth (fewer when
-    the net is shallower); each panel's title gives that layer's standard deviation, and its
+    three panels of each row show layers 1, about depth/2 and depth (fewer when the net is
+    shallower); each panel's title gives that layer's standard deviation, and its
     x-axis adapts to the values, so read the scale from the ticks and the title.
 
     ``layer_histograms.redraw`` (a :class:`Redraw`) moves a built figure to new values in place.
