@@ -109,3 +109,9 @@ def test_a_float32_standard_normal_relu_stack_overflows_at_layer_43():
         if not torch.isfinite(h).all():
             break
     assert 40 <= layer <= 46
+
+
+def test_a_relu_output_of_mean_square_one_has_std_sqrt_of_one_minus_one_over_pi():
+    z = torch.randn(1_000_000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    h = torch.relu(z * math.sqrt(2))
+    assert abs(h.pow(2).mean() - 1) < 0.005 and abs(h.std() - math.sqrt(1 - 1 / math.pi)) < 0.005
