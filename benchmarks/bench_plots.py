@@ -210,5 +210,44 @@ GRIDS["regression_loss_curves 5"] = (plots.regression_loss_curves, dict(
     delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=2.0)))
 
 
+# --- Chapter 3: parameter initialization ---
+# Keep in step with chapters/03-parameter-initialization.ipynb: 4 initializers x 3 activations x
+# 3 depths = 36 frames of layer_histograms; std_by_layer is a still figure (one frame).
+from nnbook import depth as _depth  # noqa: E402
+
+_CH3_INITIALIZERS = ["normal(0, 1)", "normal(0, 0.01)", "xavier", "kaiming"]
+_CH3_ACTIVATIONS = ["tanh", "relu", "sigmoid"]
+_CH3_STATS = _depth.statistics_grid(_CH3_INITIALIZERS + ["pytorch default"], _CH3_ACTIVATIONS,
+                                    [5, 10, 30])
+CASES["layer_histograms"] = [
+    ("defaults: kaiming, relu, 30 layers", dict(initializer="kaiming", activation="relu", depth=30,
+                                                statistics=_CH3_STATS)),
+    ("normal(0, 1), tanh, 30 (saturated)", dict(initializer="normal(0, 1)", activation="tanh",
+                                                depth=30, statistics=_CH3_STATS)),
+    ("normal(0, 0.01), sigmoid, 5", dict(initializer="normal(0, 0.01)", activation="sigmoid",
+                                         depth=5, statistics=_CH3_STATS)),
+]
+CASES["std_by_layer"] = [
+    ("5 initializers x 3 activations, 30 layers",
+     dict(statistics=_CH3_STATS, activations=_CH3_ACTIVATIONS,
+          initializers=_CH3_INITIALIZERS + ["pytorch default"], depth=30)),
+]
+
+
+def _ch3_histogram_grid():
+    def histograms(initializer, activation, depth):
+        return plots.layer_histograms(initializer, activation, depth, statistics=_CH3_STATS)
+    histograms.redraw = plots.Redraw(  # the chapter passes the statistics as a fixed argument
+        shape=(), build=lambda: plots.layer_histograms.redraw.build((9.0, 4.2), 72),
+        update=lambda state, **values: plots.layer_histograms.redraw.update(
+            state, statistics=_CH3_STATS, **values))
+    return histograms, dict(initializer=Dropdown(_CH3_INITIALIZERS, default="kaiming"),
+                            activation=Dropdown(_CH3_ACTIVATIONS, default="relu"),
+                            depth=Slider([5, 10, 30], default=30))
+
+
+GRIDS["layer_histograms 4x3x3"] = _ch3_histogram_grid()
+
+
 if __name__ == "__main__":
     main()

@@ -75,3 +75,19 @@ def assert_more_instructor_cases_than_public_ones(exercise_set):
     for question in exercise_set.questions:
         public = sum(case.public for case in question.cases)
         assert 1 <= public < len(question.cases) - public, question.id
+
+
+def assert_no_solution_line_leaks(lines, texts, at_least=8):
+    """No line of a solution block appears in any hint or stub."""
+    assert len(lines) >= at_least
+    for text in texts:
+        for line in lines:
+            assert line not in text, f"{line!r} leaks into {text[:80]!r}"
+
+
+def assert_no_giveaway(giveaway, texts):
+    """The regular expression ``giveaway`` matches no hint, and no stub's hint line."""
+    for text in texts:
+        stub_lines = [line for line in text.splitlines() if "NotImplementedError" in line or "hint" in line]
+        checked = "\n".join(stub_lines) if "\n" in text else text
+        assert not re.search(giveaway, checked), f"{giveaway!r} in {checked[:120]!r}"
