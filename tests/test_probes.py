@@ -90,6 +90,19 @@ def test_a_deep_sigmoid_network_stays_at_chance_where_a_relu_one_learns():
     assert relu_loss < 0.4 and relu_acc > 0.85
 
 
+def test_the_deep_sigmoid_networks_last_hidden_layer_is_nearly_constant_across_points():
+    # The signal fades forward too: the chapter's seeded 10-layer float32 sigmoid network gives
+    # almost the same last-hidden-layer output for all 512 points, before and after training.
+    X, y = probes.quadrant_task(512, seed=0, dtype=torch.float32)
+    net = probes.deep_network("sigmoid", 10, dtype=torch.float32)
+    for trained in (False, True):
+        if trained:
+            _train(net, X, y, 0.1, 100)
+        spread = [h.std(dim=0).max().item() for h in probes.hidden_outputs(net, X)]
+        assert spread[0] > 0.1
+        assert spread[-1] < 1e-4
+
+
 def test_first_layer_dead_units_stay_dead_and_some_deeper_ones_revive():
     # The chapter's run: lr 10 kills units; 200 more steps at lr 0.5 leave layer 1's dead set as
     # it is (its inputs and its weights are fixed) but revive some of layer 2's.
