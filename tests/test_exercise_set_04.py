@@ -173,6 +173,48 @@ def test_the_chapters_cells_reassembled_do_not_pass_q2_or_q3():
     assert failures("q3", softplus_as_written) >= 2
 
 
+def test_answers_built_on_logcumsumexp_or_logaddexp_fail():
+    """torch.logcumsumexp (its last entry is a stable logsumexp) and torch.logaddexp / logaddexp2
+    (logaddexp(0, -z) is softplus(-z)) would skip the derivations of Q2 and Q3: they are
+    forbidden, in both their torch. and Tensor. forms, so answers built on them fail every case,
+    although they are right when nothing is forbidden."""
+    def ce_logcumsumexp(logits, target, weight=None, ignore_index=-100, method=True):
+        lse = (logits.logcumsumexp(1) if method else torch.logcumsumexp(logits, 1))
+        log_q = logits - lse.narrow(1, logits.shape[1] - 1, 1)
+        kept = target != ignore_index
+        safe = torch.where(kept, target, 0)
+        picked = -log_q.gather(1, safe.unsqueeze(1)).squeeze(1)
+        w = torch.ones_like(picked) if weight is None else weight[safe]
+        w = torch.where(kept, w, 0.0)
+        return (w * picked).sum() / w.sum()
+
+    def bce_logaddexp(z, y, pos_weight=None, reduction="mean", form="torch"):
+        w = 1.0 if pos_weight is None else pos_weight
+        zeros = torch.zeros_like(z)
+        softplus_minus_z = {"torch": lambda: torch.logaddexp(zeros, -z),
+                            "method": lambda: zeros.logaddexp(-z),
+                            "base 2": lambda: torch.logaddexp2(zeros, -z / math.log(2))
+                            * math.log(2)}[form]()
+        loss = (1 - y) * z + (1 + (w - 1) * y) * softplus_minus_z
+        return {"mean": loss.mean(), "sum": loss.sum()}.get(reduction, loss)
+
+    logits = torch.tensor([[1000.0, 0.0, -1000.0], [3.0, -2.0, 0.5]], dtype=torch.float64)
+    target = torch.tensor([2, -100])
+    for method in (True, False):
+        torch.testing.assert_close(ce_logcumsumexp(logits, target, method=method),
+                                   cross_entropy_weighted_reference(logits, target, None, -100))
+        answer = (lambda *a, method=method, **k: ce_logcumsumexp(*a, **k, method=method))
+        assert failures("q2", answer) == len(EX.question("q2").cases)
+    z = torch.tensor([-1000.0, -3.0, 0.0, 2.0, 1000.0], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.0, 1.0, 0.3, 0.0], dtype=torch.float64)
+    pos_weight = torch.tensor(3.0, dtype=torch.float64)
+    for form in ("torch", "method", "base 2"):
+        torch.testing.assert_close(bce_logaddexp(z, y, pos_weight, "none", form=form),
+                                   bce_with_logits_reference(z, y, pos_weight, "none"))
+        answer = (lambda *a, form=form, **k: bce_logaddexp(*a, **k, form=form))
+        assert failures("q3", answer) == len(EX.question("q3").cases)
+
+
 def test_forbidden_functions_raise_inside_and_are_restored_after():
     x = torch.randn(2, 3)
     before = torch.logsumexp(x, dim=1)

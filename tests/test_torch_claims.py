@@ -350,6 +350,42 @@ def test_an_untrained_classifier_s_loss_is_log_c_and_the_logit_gradient_is_q_min
             torch.tensor(math.log(c)))
 
 
+def test_huber_is_the_nll_of_a_gaussian_middle_laplace_tails_density():
+    delta = 1.0
+    r = torch.linspace(-40, 40, 800001, dtype=torch.float64)
+    huber = torch.nn.functional.huber_loss(r, torch.zeros_like(r), delta=delta, reduction="none")
+    z_delta = torch.trapezoid((-huber).exp(), r).item()
+    closed = math.sqrt(2 * math.pi) * math.erf(delta / math.sqrt(2)) + 2 / delta * math.exp(-0.5)
+    assert math.isclose(z_delta, closed, rel_tol=1e-9)
+    prediction = torch.tensor([2.5, 0.0, 2.0, 8.0])
+    target = torch.tensor([3.0, -0.5, 2.0, 1.0])
+    res = prediction - target
+    density = (-torch.nn.functional.huber_loss(res, torch.zeros_like(res), reduction="none")).exp()
+    torch.testing.assert_close(-(density / z_delta).log().mean(),
+                               torch.nn.functional.huber_loss(prediction, target) + math.log(z_delta))
+
+
+def test_pos_weight_moves_the_minimiser_and_the_half_threshold_to_w_over_w_plus_one():
+    s = torch.linspace(0.001, 0.999, 99901, dtype=torch.float64)
+
+    def minimiser(pi, w):
+        return s[(-(w * pi * s.log() + (1 - pi) * (1 - s).log())).argmin()].item()
+
+    assert abs(minimiser(0.2, 3.0) - 0.6 / 1.4) < 1e-4
+    assert minimiser(0.2, 0.5) < 0.2
+    for w in (0.5, 3.0, 10.0):
+        assert abs(minimiser(0.5, w) - w / (w + 1)) < 1e-4
+
+
+def test_at_bias_minus_4_the_two_logit_model_answers_class_0_everywhere():
+    x = torch.linspace(-1, 1, 100)
+    y = (x > 0.65).long()
+    z = -3.0 * x - 4.0
+    logits = torch.stack([torch.zeros_like(z), z], dim=1)
+    assert (logits.argmax(dim=1) == 0).all()
+    assert (logits.argmax(dim=1) == y).float().mean().item() == pytest.approx(0.82)
+
+
 # --- Chapter 3: parameter initialization ---
 
 def test_linear_and_conv_default_to_uniform_one_over_sqrt_fan_in_for_weight_and_bias():

@@ -5,10 +5,12 @@ q1 ``kl_bits(p, q)``                                       warm-up: KL(p ‖ q) 
 q2 ``cross_entropy_weighted(logits, target, weight,        cross-entropy from logits (N, C) or
    ignore_index)``                                         (N, C, L) with class weights and ignored
                                                            targets, without PyTorch's log-softmax,
-                                                           softmax or logsumexp (3 points)
+                                                           softmax, logsumexp or logcumsumexp
+                                                           (3 points)
 q3 ``bce_with_logits(z, y, pos_weight, reduction)``        binary cross-entropy of logits with a
-                                                           positive weight, without logsigmoid or
-                                                           softplus: derived to be stable (3 points)
+                                                           positive weight, without logsigmoid,
+                                                           softplus or logaddexp: derived to be
+                                                           stable (3 points)
 q4 ``smoothing_floor(num_classes, epsilon)``               predict, then verify: the smallest loss
                                                            label smoothing allows (2 points)
 
@@ -52,8 +54,8 @@ class ForbiddenFunction(RuntimeError):
 
 # (owner, attribute name) of the functions each question forbids
 FORBIDDEN_Q2 = (
-    [(torch, name) for name in ("logsumexp", "log_softmax", "softmax")]
-    + [(torch.Tensor, name) for name in ("logsumexp", "log_softmax", "softmax")]
+    [(torch, name) for name in ("logsumexp", "logcumsumexp", "log_softmax", "softmax")]
+    + [(torch.Tensor, name) for name in ("logsumexp", "logcumsumexp", "log_softmax", "softmax")]
     + [(torch.special, name) for name in ("logsumexp", "log_softmax", "softmax")]
     + [(TF, name) for name in ("log_softmax", "softmax", "cross_entropy", "nll_loss")]
     + [(nnbook.functional, name) for name in ("log_softmax", "softmax", "cross_entropy", "nll_loss")]
@@ -63,6 +65,7 @@ FORBIDDEN_Q3 = (
                              "binary_cross_entropy_with_logits")]
     + [(torch._C._nn, name) for name in ("log_sigmoid", "softplus")]
     + [(torch, "binary_cross_entropy_with_logits")]
+    + [(owner, name) for owner in (torch, torch.Tensor) for name in ("logaddexp", "logaddexp2")]
     + [(nnbook.functional, name) for name in ("binary_cross_entropy",
                                               "binary_cross_entropy_with_logits")]
 )
