@@ -34,14 +34,11 @@ def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
 
 
 def test_the_generated_exercises_get_zero(tmp_path):
-    _, report = grade(tmp_path, EXERCISE)
-    assert f"Score: 0 / {EX.max_points:g}" in report, report
+    helpers.assert_zero(tmp_path, EX, EXERCISE)
 
 
 def test_every_question_has_more_instructor_cases_than_public_ones():
-    for question in EX.questions:
-        public = sum(case.public for case in question.cases)
-        assert 1 <= public < len(question.cases) - public, question.id
+    helpers.assert_more_instructor_cases_than_public_ones(EX)
 
 
 # --------------------------------------------------------------------------- the references
