@@ -192,24 +192,6 @@ GRIDS.update({
 })
 
 
-# --- Chapter 4: loss functions ---
-CASES["true_class_loss_curves"] = [
-    ("p = 0.1 (default)", dict()),
-    ("p = 0.001: confidently wrong", dict(p=0.001)),
-    ("p = 1", dict(p=1.0)),
-]
-CASES["regression_loss_curves"] = [
-    ("delta = 1 (default)", dict()),
-    ("delta = 0.25", dict(delta=0.25)),
-    ("delta = 3", dict(delta=3.0)),
-]
-# Chapter 4's two interactive figures; keep in step with chapters/04-loss-functions.ipynb.
-GRIDS["true_class_loss_curves 7"] = (plots.true_class_loss_curves, dict(
-    p=Slider([0.001, 0.01, 0.1, 0.3, 0.5, 0.9, 0.99], default=0.1)))
-GRIDS["regression_loss_curves 5"] = (plots.regression_loss_curves, dict(
-    delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=2.0)))
-
-
 # --- Chapter 3: parameter initialization ---
 # Keep in step with chapters/03-parameter-initialization.ipynb: 4 initializers x 3 activations x
 # 3 depths = 36 frames of layer_histograms; std_by_layer is a still figure (one frame).
@@ -247,6 +229,24 @@ def _ch3_histogram_grid():
 
 
 GRIDS["layer_histograms 4x3x3"] = _ch3_histogram_grid()
+
+
+# --- Chapter 4: loss functions ---
+CASES["true_class_loss_curves"] = [
+    ("p = 0.1 (default)", dict()),
+    ("p = 0.001: confidently wrong", dict(p=0.001)),
+    ("p = 1", dict(p=1.0)),
+]
+CASES["regression_loss_curves"] = [
+    ("delta = 1 (default)", dict()),
+    ("delta = 0.25", dict(delta=0.25)),
+    ("delta = 3", dict(delta=3.0)),
+]
+# Chapter 4's two interactive figures; keep in step with chapters/04-loss-functions.ipynb.
+GRIDS["true_class_loss_curves 7"] = (plots.true_class_loss_curves, dict(
+    p=Slider([0.001, 0.01, 0.1, 0.3, 0.5, 0.9, 0.99], default=0.1)))
+GRIDS["regression_loss_curves 5"] = (plots.regression_loss_curves, dict(
+    delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=2.0)))
 
 
 if __name__ == "__main__":

@@ -506,6 +506,116 @@ softmax_temperature.redraw = Redraw(shape=("logits", "figsize", "dpi"), build=_t
                                     update=_temperature_update)
 
 
+# --- Chapter 3: parameter initialization ---
+__all__ += ["layer_histograms", "std_by_layer"]
+
+from matplotlib.ticker import MaxNLocator  # noqa: E402  (kept inside this chapter's block)
+
+
+def _shown_layers(depth, count=3):
+    """``count`` layers spread evenly from the first to the last, e.g. 1, 16, 30 of 30."""
+    return sorted({int(round(x)) for x in np.linspace(1, depth, count)})
+
+
+def _histograms_build(figsize, dpi):
+    fig = Figure(figsize=figsize, dpi=dpi)
+    # Three panels a row (six in all): fewer panels, less text, a faster frame.
+    axes = [[fig.add_axes((0.08 + 0.31 * col, 0.58 - 0.46 * row, 0.26, 0.29)) for col in range(3)]
+            for row in range(2)]
+    stairs = [[ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
+                         color="#4c72b0" if row == 0 else "#dd8452")
+               for ax in axes_row] for row, axes_row in enumerate(axes)]
+    for row, label in enumerate(["activations h", "gradients ∂loss/∂h"]):
+        axes[row][0].set_ylabel(label, fontsize="small")
+        for ax in axes[row]:
+            # Few ticks: text is most of the cost of drawing a frame.
+            # The shape of a histogram matters, not the height of its bars: no y ticks.
+            ax.xaxis.set_major_locator(MaxNLocator(3))
+            ax.set_yticks([])
+            ax.tick_params(labelsize="x-small")
+            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+    return dict(fig=fig, axes=axes, stairs=stairs)
+
+
+def _histograms_update(state, initializer, activation, depth, statistics):
+    fig = state["fig"]
+    stats = statistics[initializer, activation, depth]
+    layers = _shown_layers(depth)
+    for row, (values, stds) in enumerate([(stats["activations"], stats["activation_std"]),
+                                          (stats["gradients"], stats["gradient_std"])]):
+        for col, ax in enumerate(state["axes"][row]):
+            if col >= len(layers):  # a network of fewer than 3 layers leaves panels empty
+                state["stairs"][row][col].set_data(np.zeros(1), np.array([0.0, 1.0]))
+                ax.set_visible(False)
+                ax.set_title("")
+                continue
+            ax.set_visible(True)
+            layer = layers[col]
+            sample = values[layer - 1].numpy()
+            low, high = float(sample.min()), float(sample.max())
+            if not high > low:  # every entry equal: a narrow bar around it
+                spread = abs(low) * 1e-3 or 1e-3
+                low, high = low - spread, high + spread
+            counts, edges = np.histogram(sample, bins=40, range=(low, high))
+            share = counts / max(len(sample), 1)
+            state["stairs"][row][col].set_data(share, edges)
+            ax.set_xlim(low, high)
+            ax.set_ylim(0, 1.05 * share.max())
+            ax.set_title(f"layer {layer}: std {float(stds[layer - 1]):.2g}", fontsize="small")
+    fig.suptitle(f"{initializer} weights, {activation}, {depth} layers", fontsize="medium", y=0.98)
+    return fig
+
+
+def layer_histograms(initializer, activation, depth, *, statistics, figsize=(9.0, 4.2), dpi=72):
+    r"""Histograms of the activations (top) and gradients (bottom) at three layers of a deep net.
+
+    ``statistics[initializer, activation, depth]`` is what :func:`nnbook.depth.layer_statistics`
+    returns for that probe network (the plot only draws; the numbers are computed there). The
+    three panels of each row show layers 1, about depth/2 and depth (fewer when the net is
+    shallower); each panel's title gives that layer's standard deviation, and its
+    x-axis adapts to the values, so read the scale from the ticks and the title.
+
+    ``layer_histograms.redraw`` (a :class:`Redraw`) moves a built figure to new values in place.
+    """
+    state = _histograms_build(figsize, dpi)
+    return _histograms_update(state, initializer, activation, depth, statistics)
+
+
+layer_histograms.redraw = Redraw(shape=("figsize", "dpi"), build=_histograms_build,
+                                 update=_histograms_update)
+
+
+def std_by_layer(statistics, *, activations, initializers, depth, figsize=(9.0, 5.0), dpi=72):
+    r"""Standard deviation of the activations (top row) and gradients (bottom row) per layer.
+
+    One column per activation, one line per initializer, on a log scale, from
+    ``statistics[initializer, activation, depth]`` (see :func:`nnbook.depth.layer_statistics`).
+    A flat line means the signal keeps its size through the layers; a line falling or rising
+    straight on this log scale means it shrinks or grows by the same factor at every layer.
+    """
+    fig = Figure(figsize=figsize, dpi=dpi)
+    axes = fig.subplots(2, len(activations), sharex=True, squeeze=False)
+    layers = np.arange(1, depth + 1)
+    for col, activation in enumerate(activations):
+        for row, key in enumerate(["activation_std", "gradient_std"]):
+            ax = axes[row][col]
+            for initializer in initializers:
+                std = statistics[initializer, activation, depth][key].numpy()
+                # A std of exactly 0 (everything underflowed) cannot go on a log scale: drop it.
+                ax.plot(layers, np.where(std > 0, std, np.nan), marker=".", ms=3, label=initializer)
+            ax.set_yscale("log")
+            ax.tick_params(labelsize="x-small")
+            if row == 0:
+                ax.set_title(activation, fontsize="medium")
+            else:
+                ax.set_xlabel("layer l", fontsize="small")
+        axes[0][col].set_ylabel("std of activations" if col == 0 else "", fontsize="small")
+        axes[1][col].set_ylabel("std of gradients" if col == 0 else "", fontsize="small")
+    axes[0][0].legend(fontsize="x-small", loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
 # --- Chapter 4: loss functions ---
 __all__ += ["true_class_loss_curves", "regression_loss_curves"]
 
@@ -666,113 +776,3 @@ def regression_loss_curves(delta=1.0, *, extent=4.0, figsize=(8.0, 3.2), dpi=80)
 
 regression_loss_curves.redraw = Redraw(shape=("extent", "figsize", "dpi"), build=_regression_build,
                                        update=_regression_update, moving=_regression_moving)
-
-
-# --- Chapter 3: parameter initialization ---
-__all__ += ["layer_histograms", "std_by_layer"]
-
-from matplotlib.ticker import MaxNLocator  # noqa: E402  (kept inside this chapter's block)
-
-
-def _shown_layers(depth, count=3):
-    """``count`` layers spread evenly from the first to the last, e.g. 1, 16, 30 of 30."""
-    return sorted({int(round(x)) for x in np.linspace(1, depth, count)})
-
-
-def _histograms_build(figsize, dpi):
-    fig = Figure(figsize=figsize, dpi=dpi)
-    # Three panels a row (six in all): fewer panels, less text, a faster frame.
-    axes = [[fig.add_axes((0.08 + 0.31 * col, 0.58 - 0.46 * row, 0.26, 0.29)) for col in range(3)]
-            for row in range(2)]
-    stairs = [[ax.stairs(np.zeros(1), np.array([0.0, 1.0]), fill=True,
-                         color="#4c72b0" if row == 0 else "#dd8452")
-               for ax in axes_row] for row, axes_row in enumerate(axes)]
-    for row, label in enumerate(["activations h", "gradients ∂loss/∂h"]):
-        axes[row][0].set_ylabel(label, fontsize="small")
-        for ax in axes[row]:
-            # Few ticks: text is most of the cost of drawing a frame.
-            # The shape of a histogram matters, not the height of its bars: no y ticks.
-            ax.xaxis.set_major_locator(MaxNLocator(3))
-            ax.set_yticks([])
-            ax.tick_params(labelsize="x-small")
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
-    return dict(fig=fig, axes=axes, stairs=stairs)
-
-
-def _histograms_update(state, initializer, activation, depth, statistics):
-    fig = state["fig"]
-    stats = statistics[initializer, activation, depth]
-    layers = _shown_layers(depth)
-    for row, (values, stds) in enumerate([(stats["activations"], stats["activation_std"]),
-                                          (stats["gradients"], stats["gradient_std"])]):
-        for col, ax in enumerate(state["axes"][row]):
-            if col >= len(layers):  # a network of fewer than 3 layers leaves panels empty
-                state["stairs"][row][col].set_data(np.zeros(1), np.array([0.0, 1.0]))
-                ax.set_visible(False)
-                ax.set_title("")
-                continue
-            ax.set_visible(True)
-            layer = layers[col]
-            sample = values[layer - 1].numpy()
-            low, high = float(sample.min()), float(sample.max())
-            if not high > low:  # every entry equal: a narrow bar around it
-                spread = abs(low) * 1e-3 or 1e-3
-                low, high = low - spread, high + spread
-            counts, edges = np.histogram(sample, bins=40, range=(low, high))
-            share = counts / max(len(sample), 1)
-            state["stairs"][row][col].set_data(share, edges)
-            ax.set_xlim(low, high)
-            ax.set_ylim(0, 1.05 * share.max())
-            ax.set_title(f"layer {layer}: std {float(stds[layer - 1]):.2g}", fontsize="small")
-    fig.suptitle(f"{initializer} weights, {activation}, {depth} layers", fontsize="medium", y=0.98)
-    return fig
-
-
-def layer_histograms(initializer, activation, depth, *, statistics, figsize=(9.0, 4.2), dpi=72):
-    r"""Histograms of the activations (top) and gradients (bottom) at three layers of a deep net.
-
-    ``statistics[initializer, activation, depth]`` is what :func:`nnbook.depth.layer_statistics`
-    returns for that probe network (the plot only draws; the numbers are computed there). The
-    three panels of each row show layers 1, about depth/2 and depth (fewer when the net is
-    shallower); each panel's title gives that layer's standard deviation, and its
-    x-axis adapts to the values, so read the scale from the ticks and the title.
-
-    ``layer_histograms.redraw`` (a :class:`Redraw`) moves a built figure to new values in place.
-    """
-    state = _histograms_build(figsize, dpi)
-    return _histograms_update(state, initializer, activation, depth, statistics)
-
-
-layer_histograms.redraw = Redraw(shape=("figsize", "dpi"), build=_histograms_build,
-                                 update=_histograms_update)
-
-
-def std_by_layer(statistics, *, activations, initializers, depth, figsize=(9.0, 5.0), dpi=72):
-    r"""Standard deviation of the activations (top row) and gradients (bottom row) per layer.
-
-    One column per activation, one line per initializer, on a log scale, from
-    ``statistics[initializer, activation, depth]`` (see :func:`nnbook.depth.layer_statistics`).
-    A flat line means the signal keeps its size through the layers; a line falling or rising
-    straight on this log scale means it shrinks or grows by the same factor at every layer.
-    """
-    fig = Figure(figsize=figsize, dpi=dpi)
-    axes = fig.subplots(2, len(activations), sharex=True, squeeze=False)
-    layers = np.arange(1, depth + 1)
-    for col, activation in enumerate(activations):
-        for row, key in enumerate(["activation_std", "gradient_std"]):
-            ax = axes[row][col]
-            for initializer in initializers:
-                std = statistics[initializer, activation, depth][key].numpy()
-                # A std of exactly 0 (everything underflowed) cannot go on a log scale: drop it.
-                ax.plot(layers, np.where(std > 0, std, np.nan), marker=".", ms=3, label=initializer)
-            ax.set_yscale("log")
-            ax.tick_params(labelsize="x-small")
-            if row == 0:
-                ax.set_title(activation, fontsize="medium")
-            else:
-                ax.set_xlabel("layer l", fontsize="small")
-        axes[0][col].set_ylabel("std of activations" if col == 0 else "", fontsize="small")
-        axes[1][col].set_ylabel("std of gradients" if col == 0 else "", fontsize="small")
-    axes[0][0].legend(fontsize="x-small", loc="lower left")
-    fig.tight_layout()
-    return fig

@@ -267,6 +267,62 @@ def test_chapter_2_figures_moved_in_place_draw_what_a_fresh_call_draws(monkeypat
         assert frame == encode_image(rasterize(plot(**figure.kwargs_at(position))), "webp", 70)
 
 
+# --- Chapter 3: parameter initialization ---
+
+import math  # noqa: E402  (this chapter's block keeps its imports to itself)
+
+@pytest.fixture(scope="module")
+def probe_stats():
+    from nnbook import depth
+    return depth.statistics_grid(["normal(0, 1)", "normal(0, 0.01)", "xavier", "kaiming"],
+                                 ["tanh", "relu", "sigmoid"], [1, 5, 30], width=16, batch=16,
+                                 sample=200)
+
+
+@pytest.mark.parametrize("initializer", ["normal(0, 1)", "normal(0, 0.01)", "kaiming"])
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+@pytest.mark.parametrize("depth", [1, 5, 30])
+def test_layer_histograms_draw_the_sampled_values_at_every_extreme(probe_stats, initializer,
+                                                                    activation, depth):
+    fig = plots.layer_histograms(initializer, activation, depth, statistics=probe_stats)
+    stats = probe_stats[initializer, activation, depth]
+    shown = plots._shown_layers(depth)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 2 * len(shown)
+    for ax, layer in zip(visible[:len(shown)], shown):
+        (stairs,) = ax.patches
+        data = stairs.get_data()
+        values, edges = data.values, data.edges
+        assert math.isclose(values.sum(), 1.0)            # every sampled entry counted once
+        sample = stats["activations"][layer - 1].numpy()
+        assert edges[0] <= sample.min() and sample.max() <= edges[-1]
+        assert ax.get_title().startswith(f"layer {layer}: std ")
+    assert f"{initializer} weights, {activation}, {depth} layers" == fig._suptitle.get_text()
+
+
+def test_layer_histograms_moved_in_place_equal_a_fresh_figure(probe_stats):
+    state = plots.layer_histograms.redraw.build(figsize=(9.0, 4.2), dpi=72)
+    plots.layer_histograms.redraw.update(state, "normal(0, 1)", "tanh", 30, probe_stats)
+    moved = plots.layer_histograms.redraw.update(state, "kaiming", "relu", 1, probe_stats)
+    fresh = plots.layer_histograms("kaiming", "relu", 1, statistics=probe_stats)
+    assert [ax.get_visible() for ax in moved.axes] == [ax.get_visible() for ax in fresh.axes]
+    for a, b in zip(moved.axes, fresh.axes):
+        assert a.get_title() == b.get_title()
+        if b.get_visible():  # hidden panels keep their old limits; nobody sees them
+            assert a.get_xlim() == b.get_xlim() and a.get_ylim() == b.get_ylim()
+
+
+def test_std_by_layer_draws_one_line_per_initializer(probe_stats):
+    inits = ["normal(0, 1)", "normal(0, 0.01)", "xavier", "kaiming"]
+    fig = plots.std_by_layer(probe_stats, activations=["tanh", "relu", "sigmoid"],
+                             initializers=inits, depth=30)
+    assert len(fig.axes) == 6
+    for ax in fig.axes:
+        assert ax.get_yscale() == "log" and len(ax.get_lines()) == len(inits)
+    (line,) = [l for l in fig.axes[0].get_lines() if l.get_label() == "kaiming"]
+    np.testing.assert_allclose(line.get_ydata(), probe_stats["kaiming", "tanh", 30]["activation_std"])
+
+
 # --- Chapter 4: loss functions ---
 
 @pytest.mark.parametrize("p", [0.001, 0.01, 0.1, 0.5, 0.99, 1.0])
@@ -326,59 +382,3 @@ def test_chapter_4_frames_moved_in_place_equal_fresh_figures(plot, control, monk
     for position, frame in zip(figure.positions(), figure.frames()):
         fresh = rasterize(plot(**figure.kwargs_at(position)))
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
-
-
-# --- Chapter 3: parameter initialization ---
-
-import math  # noqa: E402  (this chapter's block keeps its imports to itself)
-
-@pytest.fixture(scope="module")
-def probe_stats():
-    from nnbook import depth
-    return depth.statistics_grid(["normal(0, 1)", "normal(0, 0.01)", "xavier", "kaiming"],
-                                 ["tanh", "relu", "sigmoid"], [1, 5, 30], width=16, batch=16,
-                                 sample=200)
-
-
-@pytest.mark.parametrize("initializer", ["normal(0, 1)", "normal(0, 0.01)", "kaiming"])
-@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
-@pytest.mark.parametrize("depth", [1, 5, 30])
-def test_layer_histograms_draw_the_sampled_values_at_every_extreme(probe_stats, initializer,
-                                                                    activation, depth):
-    fig = plots.layer_histograms(initializer, activation, depth, statistics=probe_stats)
-    stats = probe_stats[initializer, activation, depth]
-    shown = plots._shown_layers(depth)
-    visible = [ax for ax in fig.axes if ax.get_visible()]
-    assert len(visible) == 2 * len(shown)
-    for ax, layer in zip(visible[:len(shown)], shown):
-        (stairs,) = ax.patches
-        data = stairs.get_data()
-        values, edges = data.values, data.edges
-        assert math.isclose(values.sum(), 1.0)            # every sampled entry counted once
-        sample = stats["activations"][layer - 1].numpy()
-        assert edges[0] <= sample.min() and sample.max() <= edges[-1]
-        assert ax.get_title().startswith(f"layer {layer}: std ")
-    assert f"{initializer} weights, {activation}, {depth} layers" == fig._suptitle.get_text()
-
-
-def test_layer_histograms_moved_in_place_equal_a_fresh_figure(probe_stats):
-    state = plots.layer_histograms.redraw.build(figsize=(9.0, 4.2), dpi=72)
-    plots.layer_histograms.redraw.update(state, "normal(0, 1)", "tanh", 30, probe_stats)
-    moved = plots.layer_histograms.redraw.update(state, "kaiming", "relu", 1, probe_stats)
-    fresh = plots.layer_histograms("kaiming", "relu", 1, statistics=probe_stats)
-    assert [ax.get_visible() for ax in moved.axes] == [ax.get_visible() for ax in fresh.axes]
-    for a, b in zip(moved.axes, fresh.axes):
-        assert a.get_title() == b.get_title()
-        if b.get_visible():  # hidden panels keep their old limits; nobody sees them
-            assert a.get_xlim() == b.get_xlim() and a.get_ylim() == b.get_ylim()
-
-
-def test_std_by_layer_draws_one_line_per_initializer(probe_stats):
-    inits = ["normal(0, 1)", "normal(0, 0.01)", "xavier", "kaiming"]
-    fig = plots.std_by_layer(probe_stats, activations=["tanh", "relu", "sigmoid"],
-                             initializers=inits, depth=30)
-    assert len(fig.axes) == 6
-    for ax in fig.axes:
-        assert ax.get_yscale() == "log" and len(ax.get_lines()) == len(inits)
-    (line,) = [l for l in fig.axes[0].get_lines() if l.get_label() == "kaiming"]
-    np.testing.assert_allclose(line.get_ydata(), probe_stats["kaiming", "tanh", 30]["activation_std"])

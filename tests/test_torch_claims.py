@@ -225,6 +225,74 @@ def test_a_softmax_hidden_layer_averages_one_over_its_width():
     torch.testing.assert_close(hidden.mean(), torch.tensor(1 / 64))
 
 
+# --- Chapter 3: parameter initialization ---
+
+def test_linear_and_conv_default_to_uniform_one_over_sqrt_fan_in_for_weight_and_bias():
+    import math
+    for make, fan_in in [(lambda: nn.Linear(100, 50), 100), (lambda: nn.Conv2d(3, 8, 5), 75)]:
+        torch.manual_seed(0)
+        module = make()
+        torch.manual_seed(0)
+        bound = 1 / math.sqrt(fan_in)
+        weight = torch.empty(module.weight.shape).uniform_(-bound, bound)
+        bias = torch.empty(module.bias.shape).uniform_(-bound, bound)
+        torch.testing.assert_close(module.weight.detach(), weight)
+        torch.testing.assert_close(module.bias.detach(), bias)
+        assert math.isclose(nn.init.calculate_gain("leaky_relu", math.sqrt(5)) * math.sqrt(3 / fan_in),
+                            bound)
+
+
+def test_calculate_gain_values_and_kaiming_defaults():
+    import math
+    assert nn.init.calculate_gain("relu") == math.sqrt(2)
+    assert nn.init.calculate_gain("tanh") == 5 / 3
+    assert nn.init.calculate_gain("sigmoid") == nn.init.calculate_gain("linear") == 1
+    assert nn.init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
+    a = nn.init.kaiming_normal_(torch.empty(64, 32), generator=torch.Generator().manual_seed(0))
+    b = nn.init.kaiming_normal_(torch.empty(64, 32), nonlinearity="relu",
+                                generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, b)  # default: leaky_relu with a=0, the ReLU's gain
+
+
+def test_initializers_refuse_1d_and_work_in_place_on_parameters():
+    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+        nn.init.xavier_uniform_(torch.empty(10))
+    layer = nn.Linear(4, 3)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        layer.weight.normal_(0, 0.01)
+    weight = layer.weight
+    assert nn.init.normal_(layer.weight, 0, 0.01) is weight and weight.is_leaf and weight.requires_grad
+    assert nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(3, 16, 5).weight) == (75, 400)
+
+
+def test_a_replaced_parameter_is_not_the_one_the_optimizer_holds():
+    layer = nn.Linear(4, 3).to(torch.float64)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer.weight = nn.Parameter(torch.randn(3, 4))
+    assert layer.weight.dtype == torch.float32
+    assert not any(p is layer.weight for p in optimizer.param_groups[0]["params"])
+
+
+@pytest.mark.parametrize("widths", [[1024, 256, 1024, 256, 1024], [1024, 512, 256, 128]])
+def test_kaiming_fan_out_over_a_relu_chain_telescopes_to_sqrt_first_over_current_width(widths):
+    import math
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(512, widths[0], generator=g)
+    for d_in, d_out in zip(widths, widths[1:]):
+        w = torch.nn.init.kaiming_normal_(torch.empty(d_out, d_in), mode="fan_out", generator=g)
+        h = torch.relu(h @ w.T)
+        assert abs(h.pow(2).mean().sqrt().item() / math.sqrt(widths[0] / d_out) - 1) < 0.12
+
+
+def test_selu_gain_is_three_quarters_and_linear_default_is_drawn_exactly():
+    assert torch.nn.init.calculate_gain("selu") == 3 / 4
+    torch.manual_seed(4)
+    layer = torch.nn.Linear(100, 50)
+    torch.manual_seed(4)
+    weight = torch.empty(50, 100).uniform_(-0.1, 0.1)
+    assert torch.equal(layer.weight.detach(), weight)
+
+
 # --- Chapter 4: loss functions ---
 
 import math  # noqa: E402  (inside this chapter's block, to keep the merge easy)
@@ -384,71 +452,3 @@ def test_at_bias_minus_4_the_two_logit_model_answers_class_0_everywhere():
     logits = torch.stack([torch.zeros_like(z), z], dim=1)
     assert (logits.argmax(dim=1) == 0).all()
     assert (logits.argmax(dim=1) == y).float().mean().item() == pytest.approx(0.82)
-
-
-# --- Chapter 3: parameter initialization ---
-
-def test_linear_and_conv_default_to_uniform_one_over_sqrt_fan_in_for_weight_and_bias():
-    import math
-    for make, fan_in in [(lambda: nn.Linear(100, 50), 100), (lambda: nn.Conv2d(3, 8, 5), 75)]:
-        torch.manual_seed(0)
-        module = make()
-        torch.manual_seed(0)
-        bound = 1 / math.sqrt(fan_in)
-        weight = torch.empty(module.weight.shape).uniform_(-bound, bound)
-        bias = torch.empty(module.bias.shape).uniform_(-bound, bound)
-        torch.testing.assert_close(module.weight.detach(), weight)
-        torch.testing.assert_close(module.bias.detach(), bias)
-        assert math.isclose(nn.init.calculate_gain("leaky_relu", math.sqrt(5)) * math.sqrt(3 / fan_in),
-                            bound)
-
-
-def test_calculate_gain_values_and_kaiming_defaults():
-    import math
-    assert nn.init.calculate_gain("relu") == math.sqrt(2)
-    assert nn.init.calculate_gain("tanh") == 5 / 3
-    assert nn.init.calculate_gain("sigmoid") == nn.init.calculate_gain("linear") == 1
-    assert nn.init.calculate_gain("leaky_relu", 0.2) == math.sqrt(2 / 1.04)
-    a = nn.init.kaiming_normal_(torch.empty(64, 32), generator=torch.Generator().manual_seed(0))
-    b = nn.init.kaiming_normal_(torch.empty(64, 32), nonlinearity="relu",
-                                generator=torch.Generator().manual_seed(0))
-    assert torch.equal(a, b)  # default: leaky_relu with a=0, the ReLU's gain
-
-
-def test_initializers_refuse_1d_and_work_in_place_on_parameters():
-    with pytest.raises(ValueError, match="fewer than 2 dimensions"):
-        nn.init.xavier_uniform_(torch.empty(10))
-    layer = nn.Linear(4, 3)
-    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
-        layer.weight.normal_(0, 0.01)
-    weight = layer.weight
-    assert nn.init.normal_(layer.weight, 0, 0.01) is weight and weight.is_leaf and weight.requires_grad
-    assert nn.init._calculate_fan_in_and_fan_out(nn.Conv2d(3, 16, 5).weight) == (75, 400)
-
-
-def test_a_replaced_parameter_is_not_the_one_the_optimizer_holds():
-    layer = nn.Linear(4, 3).to(torch.float64)
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-    layer.weight = nn.Parameter(torch.randn(3, 4))
-    assert layer.weight.dtype == torch.float32
-    assert not any(p is layer.weight for p in optimizer.param_groups[0]["params"])
-
-
-@pytest.mark.parametrize("widths", [[1024, 256, 1024, 256, 1024], [1024, 512, 256, 128]])
-def test_kaiming_fan_out_over_a_relu_chain_telescopes_to_sqrt_first_over_current_width(widths):
-    import math
-    g = torch.Generator().manual_seed(5)
-    h = torch.randn(512, widths[0], generator=g)
-    for d_in, d_out in zip(widths, widths[1:]):
-        w = torch.nn.init.kaiming_normal_(torch.empty(d_out, d_in), mode="fan_out", generator=g)
-        h = torch.relu(h @ w.T)
-        assert abs(h.pow(2).mean().sqrt().item() / math.sqrt(widths[0] / d_out) - 1) < 0.12
-
-
-def test_selu_gain_is_three_quarters_and_linear_default_is_drawn_exactly():
-    assert torch.nn.init.calculate_gain("selu") == 3 / 4
-    torch.manual_seed(4)
-    layer = torch.nn.Linear(100, 50)
-    torch.manual_seed(4)
-    weight = torch.empty(50, 100).uniform_(-0.1, 0.1)
-    assert torch.equal(layer.weight.detach(), weight)
