@@ -88,6 +88,10 @@ def test_a_deep_sigmoid_network_stays_at_chance_where_a_relu_one_learns():
     relu_loss, relu_acc = _train(probes.deep_network("relu", 10, dtype=torch.float32), X, y, 0.1, 100)
     assert abs(sig_loss - math.log(2)) < 0.01 and sig_acc < 0.6
     assert relu_loss < 0.4 and relu_acc > 0.85
+    # Stuck at the best constant guess: each class's share (the classes are not quite balanced).
+    share = y.float().mean().item()
+    best_loss = -(share * math.log(share) + (1 - share) * math.log(1 - share))
+    assert abs(sig_loss - best_loss) < 1e-3 and abs(sig_acc - max(share, 1 - share)) < 1e-6
 
 
 def test_the_deep_sigmoid_networks_last_hidden_layer_is_nearly_constant_across_points():
