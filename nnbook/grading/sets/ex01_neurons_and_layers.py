@@ -65,9 +65,6 @@ Q1 = Question(
 
 # --------------------------------------------------------------------------- q2: hat_parameters
 
-HAT_SHAPES = {"W1": (3, 1), "b1": (3,), "W2": (1, 3), "b2": (1,)}  # b2 may also be ()
-
-
 def hat(x, center, height):
     """The hat: height · max(0, 1 − |x − center|), zero outside [center − 1, center + 1]."""
     return height * torch.clamp(1 - (x - center).abs(), min=0)
@@ -82,14 +79,16 @@ def hat_parameters_reference(center, height):
     return W1, b1, W2, b2
 
 
-def hat_network(parameters):
-    """nn.Sequential(Linear(1, 3), ReLU(), Linear(3, 1)) holding the four given tensors."""
+def one_hidden_relu_network(parameters, hidden):
+    """nn.Sequential(Linear(1, hidden), ReLU(), Linear(hidden, 1)) holding the learner's four tensors
+    (W1, b1, W2, b2), each checked against its shape (b2 may also be a single number, shape ())."""
     if not isinstance(parameters, (tuple, list)) or len(parameters) != 4:
         raise ValueError("return the four tensors (W1, b1, W2, b2) as a tuple")
-    net = nn.Sequential(nn.Linear(1, 3), nn.ReLU(), nn.Linear(3, 1))
+    net = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+    shapes = {"W1": (hidden, 1), "b1": (hidden,), "W2": (1, hidden), "b2": (1,)}
     targets = (net[0].weight, net[0].bias, net[2].weight, net[2].bias)
     with torch.no_grad():
-        for (name, shape), target, value in zip(HAT_SHAPES.items(), targets, parameters):
+        for (name, shape), target, value in zip(shapes.items(), targets, parameters):
             value = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
             if name == "b2" and value.shape == ():
                 value = value.reshape(1)          # a single number: shape () is fine too
@@ -97,6 +96,11 @@ def hat_network(parameters):
                 raise ValueError(f"{name} should have shape {shape}, but it has {tuple(value.shape)}")
             target.copy_(value)
     return net
+
+
+def hat_network(parameters):
+    """nn.Sequential(Linear(1, 3), ReLU(), Linear(3, 1)) holding the four given tensors."""
+    return one_hidden_relu_network(parameters, 3)
 
 
 def _run_hat(answer, args):

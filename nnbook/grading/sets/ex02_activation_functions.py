@@ -15,6 +15,7 @@ from torch import nn
 
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
+from nnbook.grading.sets.ex01_neurons_and_layers import one_hidden_relu_network
 
 
 # --------------------------------------------------------------------------- q1: log_sum_exp
@@ -69,9 +70,6 @@ Q1 = Question(
 
 # --------------------------------------------------------------------------- q2: clamp_from_relus
 
-CLAMP_SHAPES = {"W1": (2, 1), "b1": (2,), "W2": (1, 2), "b2": (1,)}
-
-
 def clamp_from_relus_reference(low, high):
     """clamp(x, low, high) = low + relu(x - low) - relu(x - high): two kinks, one per unit."""
     W1 = torch.tensor([[1.0], [1.0]])
@@ -83,17 +81,7 @@ def clamp_from_relus_reference(low, high):
 
 def relu_pair_network(parameters):
     """nn.Sequential(Linear(1, 2), ReLU(), Linear(2, 1)) holding (W1, b1, W2, b2)."""
-    if not isinstance(parameters, (tuple, list)) or len(parameters) != 4:
-        raise ValueError("return the four tensors (W1, b1, W2, b2) as a tuple")
-    net = nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1))
-    targets = (net[0].weight, net[0].bias, net[2].weight, net[2].bias)
-    with torch.no_grad():
-        for (name, shape), target, value in zip(CLAMP_SHAPES.items(), targets, parameters):
-            value = torch.as_tensor(value, dtype=torch.float32).detach().cpu()
-            if tuple(value.shape) != shape:
-                raise ValueError(f"{name} should have shape {shape}, but it has {tuple(value.shape)}")
-            target.copy_(value)
-    return net
+    return one_hidden_relu_network(parameters, 2)
 
 
 def _run_clamp(answer, args):
