@@ -402,6 +402,13 @@ def test_front_matter_links_the_chapters_and_the_exercise_pages(built_site):
     assert {"exercises-for-students.html", "grading-for-teachers.html"} <= how_to_links
 
 
+def test_the_students_page_lists_every_exercise_notebook_with_its_chapter():
+    page = (ROOT / "book" / "exercises-for-students.md").read_text(encoding="utf-8")
+    for notebook in sorted((ROOT / "exercises").glob("*.ipynb")):
+        row = f"| `exercises/{notebook.name}` | {{doc}}`../chapters/{notebook.stem}` |"
+        assert row in page, f"book/exercises-for-students.md has no table row for {notebook.name}"
+
+
 @pytest.mark.parametrize("page", ["intro.md", "how-to-use.md", "keras-to-pytorch.md"])
 def test_python_shown_in_the_front_matter_runs(page, capsys):
     source = (ROOT / "book" / page).read_text(encoding="utf-8")
