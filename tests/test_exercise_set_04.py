@@ -14,9 +14,10 @@ import torch
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 import nnbook.functional
 from nnbook.grading.sets.ex04_loss_functions import EXERCISE_SET as EX
-from nnbook.grading.sets.ex04_loss_functions import (FORBIDDEN_Q2, FORBIDDEN_Q3, ForbiddenFunction,
+from nnbook.grading.forbidden import ForbiddenFunction, forbidden
+from nnbook.grading.sets.ex04_loss_functions import (FORBIDDEN_Q2, FORBIDDEN_Q3,
                                                      bce_with_logits_reference,
-                                                     cross_entropy_weighted_reference, forbidden,
+                                                     cross_entropy_weighted_reference,
                                                      smoothing_floor_reference)
 
 ROOT = Path(__file__).resolve().parents[1]

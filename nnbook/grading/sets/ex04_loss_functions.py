@@ -15,7 +15,8 @@ q4 ``smoothing_floor(num_classes, epsilon)``               predict, then verify:
                                                            label smoothing allows (2 points)
 
 In q2 and q3 the library functions that would do the question's work are *forbidden*: while the
-learner's answer runs (in the check cells and in the grader) they raise :class:`ForbiddenFunction`.
+learner's answer runs (in the check cells and in the grader) they raise
+:class:`nnbook.grading.forbidden.ForbiddenFunction`.
 The references run without that restriction.
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
@@ -24,7 +25,6 @@ also checks that the inputs were not modified, and tensor cases are repeated on 
 is present).
 """
 
-import contextlib
 import math
 
 import torch
@@ -33,6 +33,7 @@ import torch.nn.functional as TF
 import nnbook.functional
 from nnbook import functional as F
 from nnbook.grading.inputs import randn, tensor
+from nnbook.grading.forbidden import without
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
 
@@ -47,10 +48,6 @@ def _distribution(seed, *shape, dtype=torch.float32, device="cpu", zeros=0.0):
 
 
 # --------------------------------------------------------------------------- forbidden functions
-
-class ForbiddenFunction(RuntimeError):
-    """Raised by a library function that a question does not allow its answer to call."""
-
 
 # (owner, attribute name) of the functions each question forbids
 FORBIDDEN_Q2 = (
@@ -69,44 +66,6 @@ FORBIDDEN_Q3 = (
     + [(nnbook.functional, name) for name in ("binary_cross_entropy",
                                               "binary_cross_entropy_with_logits")]
 )
-
-
-def _qualified(owner, name):
-    prefix = {torch.Tensor: "Tensor", TF: "torch.nn.functional", torch._C._nn: "torch._C._nn",
-              nnbook.functional: "nnbook.functional"}.get(owner, getattr(owner, "__name__", "?"))
-    return f"{prefix}.{name}"
-
-
-@contextlib.contextmanager
-def forbidden(functions):
-    """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends."""
-    saved = []
-    try:
-        for owner, name in functions:
-            own = name in vars(owner)
-            saved.append((owner, name, own, getattr(owner, name)))
-
-            def refuse(*args, _name=_qualified(owner, name), **kwargs):
-                raise ForbiddenFunction(f"{_name} is not allowed in this question")
-
-            setattr(owner, name, refuse)
-        yield
-    finally:
-        for owner, name, own, original in reversed(saved):
-            if own:
-                setattr(owner, name, original)
-            else:
-                delattr(owner, name)
-
-
-def _without(functions, reference):
-    """A Question ``call``: run the answer with ``functions`` forbidden (the reference freely)."""
-    def call(function, args):
-        if function is reference:
-            return function(*args)
-        with forbidden(functions):
-            return function(*args)
-    return call
 
 
 # --------------------------------------------------------------------------- q1: kl_bits
@@ -204,7 +163,7 @@ def _ce_extreme(device):
 Q2 = Question(
     id="q2", answer="cross_entropy_weighted", args=("logits", "target", "weight", "ignore_index"),
     reference=cross_entropy_weighted_reference, points=3,
-    call=_without(FORBIDDEN_Q2, cross_entropy_weighted_reference),
+    call=without(FORBIDDEN_Q2, cross_entropy_weighted_reference),
     title="Cross-entropy from logits, with class weights and ignored targets, for (N, C) and (N, C, L)",
     hint="separate ideas: log-probabilities that cannot overflow, a weight per example taken from "
          "its target's class, examples that count neither above nor below the fraction bar, and "
@@ -268,7 +227,7 @@ def _bce_extreme(reduction, pos_weight=None):
 Q3 = Question(
     id="q3", answer="bce_with_logits", args=("z", "y", "pos_weight", "reduction"),
     reference=bce_with_logits_reference, points=3,
-    call=_without(FORBIDDEN_Q3, bce_with_logits_reference),
+    call=without(FORBIDDEN_Q3, bce_with_logits_reference),
     title="Binary cross-entropy of logits, with a weight for the positives",
     hint="write log(1 - σ(z)) in terms of log σ(z), collect the terms, and then look for a way to "
          "compute log σ(z) that never overflows for either sign of z",

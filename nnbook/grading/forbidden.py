@@ -1,0 +1,68 @@
+"""Forbidden functions: a question may refuse the library calls that would do its work.
+
+While a learner's answer runs (in the check cells and in the grader), each forbidden
+``(owner, name)`` is replaced by a function that raises :class:`ForbiddenFunction`; the
+reference answer runs without the restriction. Used by exercise sets whose questions say
+"without torch's own X".
+
+>>> import torch
+>>> with forbidden([(torch, "logsumexp")]):
+...     try:
+...         torch.logsumexp(torch.zeros(2), 0)
+...     except ForbiddenFunction as error:
+...         print(error)
+torch.logsumexp is not allowed in this question
+>>> float(torch.logsumexp(torch.zeros(1), 0))
+0.0
+"""
+
+import contextlib
+
+import torch
+import torch.nn.functional as TF
+
+import nnbook.functional
+
+__all__ = ["ForbiddenFunction", "forbidden", "without"]
+
+
+class ForbiddenFunction(RuntimeError):
+    """Raised by a library function that a question does not allow its answer to call."""
+
+
+def _qualified(owner, name):
+    prefix = {torch.Tensor: "Tensor", TF: "torch.nn.functional", torch._C._nn: "torch._C._nn",
+              nnbook.functional: "nnbook.functional"}.get(owner, getattr(owner, "__name__", "?"))
+    return f"{prefix}.{name}"
+
+
+@contextlib.contextmanager
+def forbidden(functions):
+    """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends."""
+    saved = []
+    try:
+        for owner, name in functions:
+            own = name in vars(owner)
+            saved.append((owner, name, own, getattr(owner, name)))
+
+            def refuse(*args, _name=_qualified(owner, name), **kwargs):
+                raise ForbiddenFunction(f"{_name} is not allowed in this question")
+
+            setattr(owner, name, refuse)
+        yield
+    finally:
+        for owner, name, own, original in reversed(saved):
+            if own:
+                setattr(owner, name, original)
+            else:
+                delattr(owner, name)
+
+
+def without(functions, reference):
+    """A Question ``call``: run the answer with ``functions`` forbidden (the reference freely)."""
+    def call(function, args):
+        if function is reference:
+            return function(*args)
+        with forbidden(functions):
+            return function(*args)
+    return call
