@@ -1,0 +1,85 @@
+"""Datasets the book trains on, each loading offline.
+
+:func:`load_digits` reads the 8×8 handwritten digits that ship inside this package: 1,797 real
+images of the digits 0–9, 64 pixels each with integer grey levels 0–16. They are the test part of
+the UCI "Optical Recognition of Handwritten Digits" data (Alpaydin and Kaynak, 1998; licensed
+CC BY 4.0), the same file that scikit-learn bundles as ``sklearn.datasets.load_digits``, so the
+book needs neither scikit-learn nor a network to use them. The file's SHA-256 is checked on every
+load; a missing, truncated or altered file raises :class:`DatasetError` saying what is wrong.
+
+>>> digits = load_digits()
+>>> digits.images.shape, digits.images.dtype, digits.target.shape, digits.target.dtype
+(torch.Size([1797, 64]), torch.float32, torch.Size([1797]), torch.int64)
+>>> int(digits.images.max()), digits.target.bincount().tolist()
+(16, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180])
+"""
+
+import gzip
+import hashlib
+import io
+from importlib import resources
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+__all__ = ["DatasetError", "Digits", "load_digits", "DIGITS_SHA256"]
+
+DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
+_DIGITS_SHAPE = (1797, 65)  # 64 pixels, then the label
+
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, corrupt or not what its loader expects."""
+
+
+class Digits(NamedTuple):
+    """The digits as tensors: ``images`` (N, 64) float32 in [0, 16], ``target`` (N,) int64.
+
+    ``images[i].reshape(8, 8)`` is the picture, row by row.
+    """
+
+    images: torch.Tensor
+    target: torch.Tensor
+
+
+def load_digits(path=None, *, sha256=DIGITS_SHA256):
+    """Load the 8×8 digits (1,797 images) as :class:`Digits`.
+
+    ``path=None`` reads the copy inside the package. Another ``path`` reads a file in the same
+    format (gzip-compressed or plain CSV, one image per line: 64 grey levels then the label); pass
+    ``sha256=None`` to skip the checksum for a file of your own.
+    """
+    if path is None:
+        source = resources.files(__name__) / "digits.csv.gz"
+        name = "the package's digits.csv.gz"
+    else:
+        source = Path(path)
+        name = str(source)
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError:
+        hint = (" (the installed nnbook is incomplete: reinstall it)" if path is None
+                else "; call load_digits() without a path for the copy inside nnbook")
+        raise DatasetError(f"digits file not found: {name}{hint}") from None
+    except IsADirectoryError:
+        raise DatasetError(f"{name} is a folder, not a digits file") from None
+    if sha256 is not None:
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != sha256:
+            raise DatasetError(f"{name} is corrupt or not the digits file: its SHA-256 is "
+                               f"{digest}, expected {sha256}")
+    try:
+        text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+        table = np.loadtxt(io.BytesIO(text), delimiter=",", ndmin=2)
+    except (OSError, EOFError, ValueError) as error:
+        raise DatasetError(f"{name} cannot be read as a digits CSV: {error}") from None
+    if table.shape[1:] != _DIGITS_SHAPE[1:]:
+        raise DatasetError(f"{name} has {table.shape[1]} columns per line; a digits file has 65 "
+                           "(64 grey levels, then the label)")
+    labels = table[:, -1]
+    if not np.all((labels >= 0) & (labels <= 9) & (labels == np.round(labels))):
+        raise DatasetError(f"{name} has labels outside the digits 0-9")
+    return Digits(images=torch.from_numpy(table[:, :-1]).float(),
+                  target=torch.from_numpy(labels).long())
