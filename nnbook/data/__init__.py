@@ -90,3 +90,6 @@ from nnbook.data.phones import (PHONE_COLUMNS, PHONE_FEATURES, PHONE_WEIGHTS,  #
 
 __all__ += ["PHONE_COLUMNS", "PHONE_FEATURES", "PHONE_WEIGHTS", "PHONES_SHA256", "load_phones",
             "make_phones"]
+from nnbook.data.mnist import MNIST, MNIST_MD5, load_mnist, read_idx, write_idx  # noqa: E402
+
+__all__ += ["MNIST", "MNIST_MD5", "load_mnist", "read_idx", "write_idx"]
