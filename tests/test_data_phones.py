@@ -1,5 +1,5 @@
-"""nnbook.data.phones: the synthetic phone table regenerates byte for byte, follows its stated rules,
-and the loader reads it (or the real table's layout) and refuses bad files with a reason."""
+"""nnbook.data.phones: the synthetic phone table regenerates byte for byte, follows its stated
+rules, and the loader reads it (or the real table's layout) and refuses bad files with a reason."""
 
 import gzip
 import hashlib
@@ -57,6 +57,14 @@ def test_ram_matters_most_then_battery_and_resolution_and_unused_columns_hardly_
               if name not in PHONE_WEIGHTS and name not in ("px_height", "px_width", "three_g")]
     assert len(unused) == 13 and correlation[unused].max() < 0.08
     assert max(PHONE_WEIGHTS, key=PHONE_WEIGHTS.get) == "ram"
+
+
+def test_the_noise_free_rule_classifies_94_percent_so_no_model_is_perfect():
+    from nnbook.data.phones import _score
+    table = load_phones()
+    score = _score({name: table[name].to_numpy() for name in PHONE_FEATURES}, 0.0)
+    predicted = np.searchsorted(np.quantile(score, [0.25, 0.5, 0.75]), score)
+    assert (predicted == table.price_range.to_numpy()).mean() == pytest.approx(0.94, abs=0.005)
 
 
 def test_a_copy_elsewhere_loads_plain_or_compressed_with_its_columns_in_any_order(tmp_path):
@@ -126,3 +134,12 @@ def test_a_file_that_is_not_a_csv_is_refused(tmp_path):
     binary.write_bytes(b"\x1f\x8bnot gzip at all")
     with pytest.raises(DatasetError, match="cannot be read"):
         load_phones(binary)
+
+
+def test_the_table_is_package_data_and_pandas_a_declared_dependency():
+    """Colab installs nnbook from git, not editable: phones.csv must travel in the wheel (the
+    wheel test in test_data.py builds one for the digits from the same package-data entry)."""
+    import tomllib
+    config = tomllib.loads((BUNDLED.parents[2] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert "phones.csv" in config["tool"]["setuptools"]["package-data"]["nnbook.data"]
+    assert any(dependency.startswith("pandas>=") for dependency in config["project"]["dependencies"])

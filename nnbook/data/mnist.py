@@ -1,4 +1,4 @@
-"""MNIST: the IDX file format, and a loader that caches, checks and (when asked) downloads the files.
+"""MNIST: the IDX file format, and a loader that caches, checks and (if asked) downloads the files.
 
 MNIST (LeCun, Cortes and Burges, 1998) is 70,000 handwritten digits of 28×28 grey pixels: 60,000
 for training and 10,000 for testing, in four files of the *IDX* format. An IDX file is a header
@@ -46,6 +46,7 @@ import numpy as np
 import torch
 
 from nnbook.data import DatasetError
+from nnbook.data._files import check_digest, read_bytes
 
 __all__ = ["MNIST", "MNIST_MD5", "MNIST_MIRRORS", "read_idx", "write_idx", "load_mnist"]
 
@@ -104,12 +105,7 @@ def read_idx(source, *, magic=None, name=None):
     else:
         path = Path(source)
         name = name or str(path)
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            raise DatasetError(f"IDX file not found: {name}") from None
-        except IsADirectoryError:
-            raise DatasetError(f"{name} is a folder, not an IDX file") from None
+        raw = read_bytes(path, name, "an IDX file")
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -133,7 +129,8 @@ def read_idx(source, *, magic=None, name=None):
         problem = "truncated" if len(raw) - header < expected else "longer than its header says"
         raise DatasetError(f"{name} is {problem}: its header promises {shape} numbers "
                            f"({expected:,} bytes) and it holds {len(raw) - header:,} bytes")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    array = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))      # native byte order, and a writable copy
 
 
 def _md5(data):
@@ -157,15 +154,16 @@ def _download(stem, folder, mirrors, checksums):
         if expected is not None and _md5(data) != expected:
             failures.append(f"{url}: MD5 {_md5(data)}, expected {expected}")
             continue
-        part = folder / f"{filename}.part"              # never leave half a file under the real name
+        part = folder / f"{filename}.part"          # never leave half a file under the real name
         part.write_bytes(data)
         part.replace(folder / filename)
         return folder / filename
-    raise DatasetError(f"could not download {filename}:\n  " + "\n  ".join(failures or ["no mirrors"]))
+    reasons = "\n  ".join(failures or ["no mirrors were given"])
+    raise DatasetError(f"could not download {filename}:\n  {reasons}")
 
 
 def _locate(stem, root):
-    """The first of root/stem.gz, root/stem, root/MNIST/raw/stem.gz, root/MNIST/raw/stem that exists."""
+    """The first that exists of root/stem.gz, root/stem, and the same in root/MNIST/raw."""
     for folder in (root, root / "MNIST" / "raw"):
         for filename in (f"{stem}.gz", stem):
             if (folder / filename).is_file():
@@ -193,15 +191,14 @@ def load_mnist(root, *, train=True, download=False, checksums=MNIST_MD5, mirrors
         path = _locate(stem, root)
         if path is None:
             if not download:
-                raise DatasetError(f"MNIST file {stem}.gz not found in {root}: call load_mnist(root, "
-                                   "download=True) to download it, or copy the file there")
+                raise DatasetError(f"MNIST file {stem}.gz not found in {root}: call "
+                                   "load_mnist(root, download=True) to download it, or copy the "
+                                   "file there")
             path = _download(stem, root, mirrors, checksums)
         raw = path.read_bytes()
-        expected = None if checksums is None else checksums.get(path.name)
-        if expected is not None and _md5(raw) != expected:
-            raise DatasetError(f"{path} is corrupt or not the official file: its MD5 is {_md5(raw)}, "
-                               f"expected {expected}; delete it and call load_mnist(root, "
-                               "download=True) to fetch it again")
+        check_digest(raw, path, None if checksums is None else checksums.get(path.name), "md5",
+                     "the official file", "; delete it and call load_mnist(root, download=True) "
+                     "to fetch it again")
         arrays.append(read_idx(raw, magic=magic, name=str(path)))
     images, labels = arrays
     if images.shape[1:] != (28, 28):

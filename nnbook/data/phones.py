@@ -1,4 +1,4 @@
-"""Phone prices: a synthetic table with the columns of the public "mobile price classification" data.
+"""Phone prices: a synthetic table with the columns of the public "mobile price classification".
 
 The seed notes of this book train their first tabular classifier on a Kaggle table (Abhishek
 Sharma, *Mobile Price Classification*, 2018): 2,000 phones, 20 specifications each, and a price
@@ -16,7 +16,8 @@ across releases, NEP 19, so the file is the same byte for byte on every NumPy th
   at most the primary camera's megapixels (``fc <= pc``), the screen is narrower than it is tall
   (``sc_w < sc_h``) and the picture has at most as many rows as columns (``px_height <= px_width``);
 * a hidden *score* adds up the standardized features of :data:`PHONE_WEIGHTS`, each times its
-  weight, plus a small noise (the sum of three uniform draws, centred, times ``PHONE_NOISE``);
+  weight, plus a small noise (the sum of three uniform draws, centred and scaled to a standard
+  deviation of 1, times ``PHONE_NOISE``);
   standardized means "minus the mean, divided by the standard deviation of the uniform range the
   feature is drawn from", so a weight is the score's change per standard deviation of the feature;
 * the 500 phones with the lowest score get ``price_range`` 0, the next 500 get 1, and so on.
@@ -25,7 +26,10 @@ So RAM matters most, battery power and screen resolution (``px_height * px_width
 pixels) matter less, internal memory and 4G a little, and the other 13 columns not at all: a
 chapter can compare a model's permutation importance with this truth. Two consequences worth
 knowing: ``px_height`` and ``px_width`` matter only through their product, and ``three_g``
-correlates with the price a little only because every 4G phone has 3G.
+could correlate with the price only through 4G (every 4G phone has 3G). Because of the noise no
+model can be perfect: the rule itself without the noise puts 94% of the phones in their class
+(``tests/test_data_phones.py`` checks it), and in our trials a linear classifier on standardized
+features reached about 91% on held-out phones.
 
 >>> table = load_phones()
 >>> table.shape, int(table.price_range.value_counts().min()), list(table.columns[-2:])
@@ -48,6 +52,7 @@ from pathlib import Path
 import numpy as np
 
 from nnbook.data import DatasetError
+from nnbook.data._files import check_digest, read_bytes
 
 __all__ = ["PHONE_COLUMNS", "PHONE_FEATURES", "PHONE_RANGES", "PHONE_WEIGHTS", "PHONE_NOISE",
            "PHONES_SEED", "PHONES_SHA256", "make_phones", "load_phones"]
@@ -95,16 +100,16 @@ PHONE_NOISE = 0.1   # standard deviation of the score's noise (the same units as
 
 
 def _uniform_moments(low, high):
-    """Mean and standard deviation of a uniform integer on low..high: (high - low + 1)² - 1 over 12."""
+    """Mean and standard deviation of a uniform integer on low..high (variance (n² - 1)/12, n values)."""
     return (low + high) / 2, math.sqrt(((high - low + 1) ** 2 - 1) / 12)
 
 
 def _area_moments():
     """Mean and standard deviation of px_height * px_width as :func:`_draw` makes them.
 
-    For each px_width w (uniform on 500..1998), px_height h is uniform on 1..m with m = min(1960, w),
+    For each px_width w (uniform on 500..1998), px_height h is uniform on 1..m, m = min(1960, w),
     so E[h] = (m + 1)/2 and E[h²] = (m + 1)(2m + 1)/6; averaging w·E[h] and w²·E[h²] over w gives
-    the exact moments (in integers, so the result is the same on every machine).
+    the exact moments (sums in integers, so the result is the same on every machine).
     """
     widths = range(500, 1999)
     first = sum(w * (min(1960, w) + 1) * 3 for w in widths)                  # 6·Σ w·E[h]
@@ -195,19 +200,10 @@ def load_phones(path=None, *, sha256=None):
     else:
         source = Path(path)
         name = str(source)
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
-        hint = (" (the installed nnbook is incomplete: reinstall it)" if path is None
-                else "; call load_phones() without a path for the synthetic table inside nnbook")
-        raise DatasetError(f"phone table not found: {name}{hint}") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{name} is a folder, not a phone table") from None
-    if sha256 is not None:
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != sha256:
-            raise DatasetError(f"{name} is corrupt or not the expected phone table: its SHA-256 "
-                               f"is {digest}, expected {sha256}")
+    hint = (" (the installed nnbook is incomplete: reinstall it)" if path is None
+            else "; call load_phones() without a path for the synthetic table inside nnbook")
+    raw = read_bytes(source, name, "a phone table", hint)
+    check_digest(raw, name, sha256, "sha256", "the expected phone table")
     try:
         table = pd.read_csv(io.BytesIO(raw), compression="gzip" if raw[:2] == b"\x1f\x8b" else None)
     except (OSError, EOFError, ValueError, UnicodeDecodeError) as error:
@@ -259,7 +255,7 @@ def _checked(table, name):
 
 
 def _main():
-    """Write phones.csv next to this file (``python -m nnbook.data.phones``) and print its SHA-256."""
+    """Write phones.csv next to this file (``python -m nnbook.data.phones``); print its SHA-256."""
     target = Path(__file__).with_name("phones.csv")
     data = make_phones()
     target.write_bytes(data)
