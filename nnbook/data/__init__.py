@@ -83,3 +83,13 @@ def load_digits(path=None, *, sha256=DIGITS_SHA256):
         raise DatasetError(f"{name} has labels outside the digits 0-9")
     return Digits(images=torch.from_numpy(table[:, :-1]).float(),
                   target=torch.from_numpy(labels).long())
+
+# The phone-price table (Chapter 8) and MNIST (Chapter 9) live in their own modules.
+from nnbook.data.phones import (PHONE_COLUMNS, PHONE_FEATURES, PHONE_WEIGHTS,  # noqa: E402
+                                PHONES_SHA256, load_phones, make_phones)
+
+__all__ += ["PHONE_COLUMNS", "PHONE_FEATURES", "PHONE_WEIGHTS", "PHONES_SHA256", "load_phones",
+            "make_phones"]
+from nnbook.data.mnist import MNIST, MNIST_MD5, load_mnist, read_idx, write_idx  # noqa: E402
+
+__all__ += ["MNIST", "MNIST_MD5", "load_mnist", "read_idx", "write_idx"]
