@@ -1,12 +1,13 @@
 """Reading a dataset file and checking its digest, with the errors every loader here gives.
 
-``load_phones`` and ``load_mnist`` use these; ``load_digits`` (older) still has its own copy of
-the same steps.
+``load_digits``, ``load_phones`` and ``load_mnist`` use these.
 """
 
 import hashlib
 
-from nnbook.data import DatasetError
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, corrupt or not what its loader expects."""
 
 
 def read_bytes(source, name, what, hint=""):
