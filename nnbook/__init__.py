@@ -9,6 +9,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.nn``             hand-written layers
 ``nnbook.optim``          hand-written optimizers and learning-rate schedulers
 ``nnbook.backprop``       backpropagation by hand, finite-difference gradient checks
+``nnbook.autograd``       a small reverse-mode automatic differentiation engine
 ``nnbook.probes``         measurements inside a network: gradient norms per layer, dead units
 ``nnbook.plots``          pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``        ipywidgets wiring of the plotting functions
@@ -27,7 +28,7 @@ __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
-    "probes",
+    "probes", "autograd",
 }
 
 
