@@ -169,3 +169,20 @@ def test_numerical_gradient_needs_a_scalar_function():
 def test_numerical_gradient_warns_about_float32():
     with pytest.warns(UserWarning, match="float64"):
         bp.numerical_gradient(lambda t: t.sum(), torch.randn(3))
+
+
+def test_gradient_flow_gives_the_norms_of_the_hand_written_pass(device):
+    torch.manual_seed(0)
+    model = bp.make_mlp(device=device, dtype=torch.float64)
+    inputs, target = data(device)
+    signal, weights = bp.gradient_flow(model, inputs, target)
+    assert [label for label, _ in signal] == ["z3", "a2", "z2", "a1", "z1"]
+    assert [label for label, _ in weights] == ["W3", "W2", "W1"]
+    _, grads = bp.loss_and_gradients(model, inputs, target)
+    for (label, norm), name in zip(weights, ["4.weight", "2.weight", "0.weight"]):
+        assert norm == pytest.approx(grads[name].norm().item(), rel=1e-12)
+    # the signal entering the sigmoid is the signal leaving it times σ'(z) <= 1/4, entry by entry
+    assert signal[2][1] <= signal[1][1] / 4 + 1e-15
+    # and the logits' gradient is (softmax - onehot) / N
+    logits = model(inputs).detach()
+    assert signal[0][1] == pytest.approx(bp.cross_entropy_backward(logits, target).norm().item())
