@@ -980,3 +980,53 @@ def gradient_flow_bars(flows, setting, *, figsize=(8.0, 3.2), dpi=80):
 
 gradient_flow_bars.redraw = Redraw(shape=("flows", "figsize", "dpi"), build=_flow_build,
                                    update=_flow_update, moving=_flow_moving)
+
+
+__all__ += ["computational_graph"]
+
+
+def computational_graph(x=2.0, w=-1.0, b=3.0, y=1.0, figsize=(7.5, 2.6), dpi=80):
+    r"""Draw the graph of :math:`L = (\sigma(w x + b) - y)^2` with its forward values and gradients.
+
+    Nodes :math:`u = w x`, :math:`z = u + b`, :math:`a = \sigma(z)`, :math:`d = a - y`,
+    :math:`L = d^2`; each carries its forward value (black) and :math:`\partial L/\partial(\text{node})`
+    (red), computed by the chain rule backwards: :math:`\partial L/\partial d = 2d`,
+    :math:`\partial L/\partial z = \partial L/\partial d\,\sigma(z)(1 - \sigma(z))`,
+    :math:`\partial L/\partial w = x\,\partial L/\partial z`, :math:`\partial L/\partial b = \partial L/\partial z`.
+    The values are attached to the figure as ``fig.graph_values`` (name -> (value, gradient)).
+    """
+    u = w * x
+    z = u + b
+    a = 1.0 / (1.0 + math.exp(-z))
+    d = a - y
+    loss = d * d
+    g_d = 2 * d
+    g_z = g_d * a * (1 - a)
+    values = {"w": (w, g_z * x), "x": (x, None), "b": (b, g_z), "u = wx": (u, g_z),
+              "z = u + b": (z, g_z), "a = σ(z)": (a, g_d), "d = a − y": (d, g_d),
+              "L = d²": (loss, 1.0)}
+    where = {"w": (0, 1.6), "x": (0, 0.4), "u = wx": (1.5, 1.0), "b": (1.5, -0.2),
+             "z = u + b": (3.0, 0.4), "a = σ(z)": (4.5, 0.4), "d = a − y": (6.0, 0.4),
+             "L = d²": (7.5, 0.4)}
+    edges = [("w", "u = wx"), ("x", "u = wx"), ("u = wx", "z = u + b"), ("b", "z = u + b"),
+             ("z = u + b", "a = σ(z)"), ("a = σ(z)", "d = a − y"), ("d = a − y", "L = d²")]
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_subplot()
+    for start, end in edges:
+        (x0, y0), (x1, y1) = where[start], where[end]
+        ax.annotate("", xy=(x1 - 0.45, y1), xytext=(x0 + 0.45, y0),
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})
+    for name, (px, py) in where.items():
+        value, grad = values[name]
+        ax.text(px, py, name, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "fc": "#eef3fb", "ec": "0.4"})
+        ax.text(px, py - 0.32, f"{value:.4g}", ha="center", va="top", fontsize=8)
+        if grad is not None:
+            ax.text(px, py + 0.3, f"∂L: {grad:.4g}", ha="center", va="bottom", fontsize=8,
+                    color="tab:red")
+    ax.set(xlim=(-0.7, 8.2), ylim=(-0.8, 2.2),
+           title="Forward values (black, left to right), gradients ∂L/∂node (red, right to left)")
+    ax.axis("off")
+    fig.tight_layout()
+    fig.graph_values = values
+    return fig

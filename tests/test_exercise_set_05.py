@@ -179,3 +179,46 @@ def test_the_exercise_notebook_states_no_answer_in_its_questions():
     for giveaway in ["eigen", "2 / ", "2/\\lambda", "G^\\top", "G W", "p - y", "q - y",
                      "divided by the sum of the weights"]:
         assert giveaway not in markdown, giveaway
+
+
+# --------------------------------------------------------------------------- gaming attempts
+from torch.autograd import grad as early_grad  # noqa: E402  (the bypass a reader found)
+
+import nnbook.backprop as early_bp  # noqa: E402
+from nnbook.backprop import _layer_backward as early_layer_backward  # noqa: E402
+
+
+def test_an_autograd_grad_imported_before_the_answer_runs_is_refused():
+    def by_alias(x, weight, grad_output):
+        x_ = x.detach().clone().requires_grad_()
+        w_ = weight.detach().clone().requires_grad_()
+        b_ = torch.zeros(weight.shape[0], dtype=weight.dtype, requires_grad=True)
+        y = F.linear(x_, w_, b_)
+        return early_grad(y, (x_, w_, b_), grad_output)
+
+    assert failures("q1", by_alias) == len(EX.question("q1").cases)
+
+
+@pytest.mark.parametrize("route", ["func.vjp", "func.grad", "helper alias"])
+def test_torch_func_and_the_books_helpers_are_refused_even_as_aliases(route):
+    x = torch.randn(2, 3, dtype=torch.float64)
+    with forbidden(FORBIDDEN_AUTOGRAD), pytest.raises(ForbiddenFunction):
+        if route == "func.vjp":
+            _, pull = torch.func.vjp(lambda t: t * 2, x)
+            pull(torch.ones_like(x))
+        elif route == "func.grad":
+            torch.func.grad(lambda t: (t * 2).sum())(x)
+        else:
+            early_layer_backward(None, None, None)
+
+
+def test_the_autograd_engine_and_helper_code_are_restored_after_the_block():
+    engine = torch.autograd.Variable._execution_engine
+    code = early_bp.loss_and_gradients.__code__
+    with pytest.raises(ZeroDivisionError):
+        with forbidden(FORBIDDEN_AUTOGRAD):
+            1 / 0
+    assert torch.autograd.Variable._execution_engine is engine
+    assert early_bp.loss_and_gradients.__code__ is code
+    x = torch.ones(2, requires_grad=True)
+    assert early_grad((x * 3).sum(), x)[0].tolist() == [3.0, 3.0]

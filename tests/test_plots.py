@@ -471,3 +471,17 @@ def test_chapter_5_gradient_flow_frames_moved_in_place_equal_fresh_figures(monke
     for position, frame in zip(figure.positions(), figure.frames()):
         fresh = rasterize(plots.gradient_flow_bars(**figure.kwargs_at(position)))
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+def test_computational_graph_draws_the_chain_rule_values():
+    fig = plots.computational_graph()
+    values = fig.graph_values
+    assert abs(values["L = d²"][0] - 0.0723) < 1e-4
+    assert abs(values["w"][1] - (-0.2115)) < 1e-4 and abs(values["b"][1] - (-0.1058)) < 1e-4
+    assert values["x"][1] is None
+    w = torch.tensor(0.5, requires_grad=True)
+    ((torch.sigmoid(w * 3.0 + 0.2) - 0.0) ** 2).backward()
+    other = plots.computational_graph(x=3.0, w=0.5, b=0.2, y=0.0).graph_values
+    assert abs(other["w"][1] - w.grad.item()) < 1e-6
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "L = d²" in texts and any(t.startswith("∂L") for t in texts)

@@ -24,19 +24,25 @@ tensor cases are repeated on the GPU when one is present).
 """
 
 import torch
+import torch.func
 import torch.nn.functional as TF
 
 import nnbook.autograd
 import nnbook.backprop
-from nnbook.grading.forbidden import without
+from nnbook.grading.forbidden import AUTOGRAD, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
 # (owner, attribute name) of the functions q1 and q2 forbid: autograd, and the book's own passes
+# (the engine entry also refuses copies of torch.autograd.grad imported earlier, torch.func.grad
+# and torch.func.vjp; every function of nnbook.backprop, private helpers included, refuses even
+# when bound under another name)
 FORBIDDEN_AUTOGRAD = (
-    [(torch.autograd, "grad"), (torch.autograd, "backward"), (torch.Tensor, "backward")]
-    + [(nnbook.backprop, name) for name in ("backward", "loss_and_gradients",
-                                            "cross_entropy_backward", "gradient_check")]
+    [AUTOGRAD, (torch.autograd, "grad"), (torch.autograd, "backward"), (torch.Tensor, "backward"),
+     (torch.func, "vjp"), (torch.func, "grad")]
+    + [(nnbook.backprop, name) for name, f in sorted(vars(nnbook.backprop).items())
+       if callable(f) and getattr(f, "__module__", None) == "nnbook.backprop"
+       and not isinstance(f, type)]
     + [(nnbook.autograd.Value, "backward")]
 )
 
