@@ -93,7 +93,9 @@ def test_linear_backward_for_batches_only_or_with_a_mean_fails():
         g2 = grad_output.reshape(-1, grad_output.shape[-1])
         return (grad_output @ weight, x.reshape(-1, x.shape[-1]).T @ g2, g2.sum(dim=0))
 
-    assert failures("q1", batches_only) >= 2        # the sequence cases
+    # a copy of the chapter's formulas earns at most a third of the points
+    cases = len(EX.question("q1").cases)
+    assert failures("q1", batches_only) >= 2 * cases / 3
     assert failures("q1", bias_mean) >= 5
     assert failures("q1", transposed_weight) >= 6
 

@@ -8,10 +8,10 @@ q1 ``linear_backward(x, weight, grad_output)``         the backward pass of ``nn
 q2 ``weighted_cross_entropy_grad(logits, target,        the gradient of the class-weighted mean
    weight)``                                            cross-entropy with respect to the logits,
                                                         derived by hand, without autograd
-                                                        (3 points)
+                                                        (2 points)
 q3 ``largest_stable_lr(hessian)``                       predict, then verify: the learning rate
                                                         above which gradient descent diverges on
-                                                        the bowl L(w) = w^T H w / 2 (2 points)
+                                                        the bowl L(w) = w^T H w / 2 (3 points)
 
 In q1 and q2 autograd (``torch.autograd.grad``, ``Tensor.backward``, ``torch.autograd.backward``)
 and the book's hand-written passes are *forbidden*: while the learner's answer runs they raise
@@ -62,8 +62,11 @@ def linear_backward_reference(x, weight, grad_output):
 def _linear_case(name, lead, n_in, n_out, seed, *, public=False, dtype=torch.float64,
                  transposed=False, hint=""):
     def make_args(device):
-        if transposed:       # x is the transpose of a contiguous tensor: not contiguous itself
+        if transposed and len(lead) == 1:   # the transpose of a contiguous tensor: not contiguous
             x = randn(seed, n_in, *lead, dtype=dtype, device=device).T
+        elif transposed:                    # the first two leading dimensions swapped
+            x = randn(seed, lead[1], lead[0], *lead[2:], n_in, dtype=dtype,
+                      device=device).transpose(0, 1)
         else:
             x = randn(seed, *lead, n_in, dtype=dtype, device=device)
         weight = randn(seed + 1, n_out, n_in, dtype=dtype, device=device)
@@ -86,12 +89,17 @@ Q1 = Question(
                      hint="one example: the bias gradient still has one entry per output"),
         _linear_case("sequences: x of shape (2, 3, 4)", (2, 3), 4, 5, 720, public=True,
                      hint="every position of every sequence is one use of the same weights"),
-        _linear_case("float32, a batch of 16", (16,), 8, 6, 730, dtype=torch.float32),
+        # the instructor cases have more than one leading dimension (but one), so that the
+        # chapter's (N, in) formulas alone earn little: the question is about any leading shape
+        _linear_case("float32, x of shape (4, 4, 8)", (4, 4), 8, 6, 730, dtype=torch.float32),
         _linear_case("x not contiguous (a transposed tensor)", (7,), 4, 3, 740, transposed=True),
+        _linear_case("x of shape (3, 2, 4), not contiguous", (3, 2), 4, 3, 745, transposed=True),
         _linear_case("three leading dimensions (2, 2, 3)", (2, 2, 3), 3, 2, 750),
-        _linear_case("an empty batch: x of shape (0, 4)", (0,), 4, 3, 760,
+        _linear_case("four leading dimensions (3, 1, 1, 2)", (3, 1, 1, 2), 2, 4, 755),
+        _linear_case("an empty batch: x of shape (2, 0, 4)", (2, 0), 4, 3, 760,
                      hint="no examples: what do the sums over examples give?"),
-        _linear_case("one input, one output", (5,), 1, 1, 770),
+        _linear_case("one input, one output, x of shape (5, 2, 1)", (5, 2), 1, 1, 770),
+        _linear_case("float32, x of shape (5, 4, 3)", (5, 4), 3, 7, 780, dtype=torch.float32),
     ),
 )
 
@@ -125,11 +133,11 @@ def _ce_extreme(device):
 
 Q2 = Question(
     id="q2", answer="weighted_cross_entropy_grad", args=("logits", "target", "weight"),
-    reference=weighted_cross_entropy_grad_reference, points=3,
+    reference=weighted_cross_entropy_grad_reference, points=2,
     call=without(FORBIDDEN_AUTOGRAD, weighted_cross_entropy_grad_reference),
     title="The gradient of the class-weighted cross-entropy with respect to the logits",
-    hint="write the loss as a fraction whose denominator does not depend on the logits, "
-         "differentiate one example's term, then put the pieces back together",
+    hint="differentiate the question's formula for L with respect to one logit z_ij, keeping "
+         "track of which terms contain it; the case with one example is a good first check",
     cases=(
         _ce_case("5 examples, 3 classes, no weights", 5, 3, 800, weighted=False, public=True,
                  hint="without weights this is the chapter's gradient"),
@@ -169,10 +177,10 @@ def _rotated(eigenvalues, angle_seed, dtype=torch.float32):
 
 Q3 = Question(
     id="q3", answer="largest_stable_lr", args=("hessian",),
-    reference=largest_stable_lr_reference, points=2,
+    reference=largest_stable_lr_reference, points=3,
     title="Predict, then verify: the largest learning rate that does not diverge",
-    hint="look for directions along which one step of gradient descent only multiplies w by a "
-         "number, and ask when that number has size above 1",
+    hint="in coordinates in which this bowl looks like the chapter's, what limits the step? "
+         "Which numbers does that change of coordinates leave unchanged?",
     cases=(
         _hessian_case("the chapter's bowl, curvatures 1 and 10",
                       lambda device: (tensor([[1.0, 0.0], [0.0, 10.0]], device=device),),
