@@ -265,6 +265,9 @@ GRIDS["gradient_descent_1d 7x5"] = (plots.gradient_descent_1d, dict(
 GRIDS["gradient_descent_2d 6x5"] = (plots.gradient_descent_2d, dict(
     lr=Slider([0.01, 0.05, 0.1, 0.15, 0.19, 0.21], default=0.05),
     steps=Slider([1, 5, 10, 20, 50], default=20)))
+CASES["computational_graph"] = [
+    ("the chapter's neuron (static)", dict()),
+]
 
 
 if __name__ == "__main__":
