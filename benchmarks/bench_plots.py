@@ -249,5 +249,26 @@ GRIDS["regression_loss_curves 5"] = (plots.regression_loss_curves, dict(
     delta=Slider([0.25, 0.5, 1.0, 2.0, 3.0], default=2.0)))
 
 
+# --- Chapter 5: backpropagation and gradient descent ---
+CASES["gradient_descent_1d"] = [
+    ("lr = 0.1, 10 steps (default)", dict()),
+    ("lr = 1.05, 20 steps: diverging", dict(lr=1.05, steps=20)),
+]
+CASES["gradient_descent_2d"] = [
+    ("lr = 0.1, 10 steps (default)", dict()),
+    ("lr = 0.21, 50 steps: diverging", dict(lr=0.21, steps=50)),
+]
+# Chapter 5's gradient-descent figures; keep in step with chapters/05-backpropagation.ipynb.
+GRIDS["gradient_descent_1d 7x5"] = (plots.gradient_descent_1d, dict(
+    lr=Slider([0.02, 0.1, 0.3, 0.5, 0.8, 1.0, 1.05], default=0.1),
+    steps=Slider([1, 2, 5, 10, 20], default=10)))
+GRIDS["gradient_descent_2d 6x5"] = (plots.gradient_descent_2d, dict(
+    lr=Slider([0.01, 0.05, 0.1, 0.15, 0.19, 0.21], default=0.05),
+    steps=Slider([1, 5, 10, 20, 50], default=20)))
+CASES["computational_graph"] = [
+    ("the chapter's neuron (static)", dict()),
+]
+
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.nn``             hand-written layers
 ``nnbook.optim``          hand-written optimizers and learning-rate schedulers
 ``nnbook.backprop``       backpropagation by hand, finite-difference gradient checks
+``nnbook.autograd``       a small reverse-mode automatic differentiation engine
 ``nnbook.probes``         measurements inside a network: gradient norms per layer, dead units
 ``nnbook.depth``          per-layer statistics of deep stacks under each initializer
 ``nnbook.data``           datasets that load offline: digits, a phone-price table, MNIST
@@ -30,7 +31,7 @@ __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
-    "probes", "depth", "data", "summary",
+    "probes", "depth", "data", "summary", "autograd",
 }
 
 

@@ -28,7 +28,7 @@ from nnbook import functional as F
 from nnbook import nn as nnbook_nn
 
 __all__ = ["make_mlp", "forward", "cross_entropy_backward", "backward", "loss_and_gradients",
-           "numerical_gradient", "relative_error", "gradient_check"]
+           "numerical_gradient", "relative_error", "gradient_check", "gradient_flow"]
 
 _ACTIVATIONS = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh,
                 "leaky_relu": torch.nn.LeakyReLU}
@@ -209,3 +209,29 @@ def gradient_check(f, tensor, analytic=None, eps=1e-6):
         x = tensor if tensor.requires_grad else tensor.detach().requires_grad_()
         analytic, = torch.autograd.grad(f(x), x)
     return relative_error(analytic, numerical_gradient(f, tensor, eps))
+
+
+def gradient_flow(model, inputs, target):
+    r"""How large the gradient is at each stage of the backward pass, last layer first.
+
+    Runs the hand-written pass of :func:`loss_and_gradients` and returns two lists of
+    ``(label, norm)``: ``signal``, the Frobenius norm of :math:`\partial L / \partial z_l` and
+    :math:`\partial L / \partial a_l` for every layer output (``z`` after a linear layer, ``a``
+    after an activation; ``l`` counts the linear layers from 1), and ``weights``, the norm of
+    :math:`\partial L / \partial W_l` for every linear layer.
+    """
+    with torch.no_grad():
+        logits, layer_inputs = forward(model, inputs)
+        grad = cross_entropy_backward(logits, target)
+        layers = [layer for _, layer in _named_layers(model)]
+        labels, count = [], 0
+        for layer in layers:
+            count += isinstance(layer, _LINEAR_TYPES)
+            labels.append(f"{'z' if isinstance(layer, _LINEAR_TYPES) else 'a'}{count}")
+        signal, weights = [], []
+        for layer, x, label in reversed(list(zip(layers, layer_inputs, labels))):
+            signal.append((label, grad.norm().item()))
+            grad, param_grads = _layer_backward(layer, x, grad)
+            if "weight" in param_grads:
+                weights.append((f"W{label[1:]}", param_grads["weight"].norm().item()))
+    return signal, weights

@@ -776,3 +776,257 @@ def regression_loss_curves(delta=1.0, *, extent=4.0, figsize=(8.0, 3.2), dpi=80)
 
 regression_loss_curves.redraw = Redraw(shape=("extent", "figsize", "dpi"), build=_regression_build,
                                        update=_regression_update, moving=_regression_moving)
+
+
+# --- Chapter 5: backpropagation and gradient descent ---
+__all__ += ["gradient_descent_path", "gradient_descent_1d", "gradient_descent_2d", "gradient_flow_bars"]
+
+
+def gradient_descent_path(grad, start, lr, steps):
+    r"""The points :math:`w_0, w_1, \dots, w_{\text{steps}}` of gradient descent,
+    :math:`w_{t+1} = w_t - \text{lr}\,\nabla L(w_t)`, as a float64 tensor of shape (steps + 1, d).
+
+    ``grad(w)`` returns the gradient at ``w`` (a tensor of shape (d,)). Once a coordinate passes
+    1e6 in size the path stops growing (later points repeat the last one), so that a diverging
+    run stays drawable.
+    """
+    if int(steps) < 0:
+        raise ValueError(f"steps must be 0 or more, got {steps}")
+    w = torch.as_tensor(start, dtype=torch.float64).reshape(-1).clone()
+    points = [w.clone()]
+    for _ in range(int(steps)):
+        if w.abs().max() < 1e6:
+            w = w - float(lr) * grad(w)
+        points.append(w.clone())
+    return torch.stack(points)
+
+
+# L(w) = (w - 2)^2: curvature 2, so plain gradient descent converges for lr < 1 and diverges beyond.
+_BOWL_1D = dict(minimum=2.0, start=-2.0)
+
+
+def _gd1_build(figsize, dpi):
+    w = torch.linspace(-6, 10, 321, dtype=torch.float64)
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.10, 0.16, 0.86, 0.70))
+    ax.plot(w, (w - _BOWL_1D["minimum"]) ** 2, color="0.6", lw=1.5, label="L(w) = (w − 2)²")
+    ax.set(xlim=(-6, 10), ylim=(-2, 70), xlabel="weight w", ylabel="loss L(w)")
+    ax.axvline(_BOWL_1D["minimum"], color="0.8", lw=1, ls=":", ymax=0.4)
+    _frame_below(ax)
+    path_line, = ax.plot([], [], "-", color="C0", lw=1, zorder=3)
+    dots, = ax.plot([], [], "o", color="C0", ms=4, zorder=4)
+    last, = ax.plot([], [], "o", color="C3", ms=7, zorder=5)
+    ax.legend(loc="upper center", fontsize="small").set_zorder(2.5)   # under what moves
+    title = ax.text(0.5, 1.04, "", transform=ax.transAxes, ha="center", va="bottom",
+                    fontsize="medium")
+    return dict(fig=fig, ax=ax, path=path_line, dots=dots, last=last, title=title)
+
+
+def _gd1_moving(state):
+    return [state["path"], state["dots"], state["last"], state["title"]]
+
+
+def _gd1_update(state, lr=0.1, steps=10):
+    def grad(w):
+        return 2 * (w - _BOWL_1D["minimum"])
+
+    path = gradient_descent_path(grad, [_BOWL_1D["start"]], lr, steps)[:, 0]
+    loss = (path - _BOWL_1D["minimum"]) ** 2
+    shown = path.clamp(-5.9, 9.9)                  # far-off points sit on the edge of the plot
+    shown_loss = loss.clamp(max=69)
+    state["path"].set_data(shown.numpy(), shown_loss.numpy())
+    state["dots"].set_data(shown.numpy(), shown_loss.numpy())
+    state["last"].set_data(shown[-1:].numpy(), shown_loss[-1:].numpy())
+    factor = abs(1 - 2 * float(lr))                # the distance to the minimum is multiplied by it
+    verdict = ("creeps towards the minimum" if factor >= 0.9 and float(lr) < 0.5 else
+               "converges" if factor < 1 and float(lr) <= 0.5 else
+               "oscillates and converges" if factor < 1 else
+               "stays put" if factor == 1 and float(lr) == 0 else
+               "oscillates forever" if factor == 1 else "diverges")
+    state["title"].set_text(f"lr = {float(lr):g}, {int(steps)} steps: w = {path[-1].item():.4g}, "
+                            f"L = {loss[-1].item():.3g}  (× {factor:.2f} per step: {verdict})")
+    return state["fig"]
+
+
+def gradient_descent_1d(lr=0.1, steps=10, *, figsize=(6.4, 3.2), dpi=80):
+    r"""Gradient descent on the one-parameter loss :math:`L(w) = (w - 2)^2` from :math:`w_0 = -2`.
+
+    Each step is :math:`w \leftarrow w - \text{lr}\cdot 2(w - 2)`, so the distance to the minimum
+    is multiplied by :math:`1 - 2\,\text{lr}` at every step: it shrinks steadily for
+    :math:`\text{lr} < 0.5`, shrinks while changing sides for :math:`0.5 < \text{lr} < 1`, and
+    grows for :math:`\text{lr} > 1`. The dots are the iterates; the red dot is the last one
+    (points beyond the plot are drawn at its edge). The title gives the factor and the verdict.
+    """
+    return _gd1_update(_gd1_build(figsize, dpi), lr, steps)
+
+
+gradient_descent_1d.redraw = Redraw(shape=("figsize", "dpi"), build=_gd1_build, update=_gd1_update,
+                                    moving=_gd1_moving)
+
+
+# L(w) = (w1^2 + 10 w2^2) / 2: curvatures 1 and 10, so lr < 0.2 converges; w2 oscillates for lr > 0.1.
+_BOWL_2D = dict(curvatures=(1.0, 10.0), start=(-4.0, 1.5), extent=(5.0, 2.5))
+
+
+def _gd2_build(figsize, dpi):
+    a, b = _BOWL_2D["curvatures"]
+    ex, ey = _BOWL_2D["extent"]
+    w1, w2 = np.meshgrid(np.linspace(-ex, ex, 121), np.linspace(-ey, ey, 81))
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.10, 0.16, 0.86, 0.70))
+    ax.contour(w1, w2, 0.5 * (a * w1**2 + b * w2**2), levels=[0.5, 2, 5, 10, 20, 30],
+               colors="0.7", linewidths=0.8, zorder=0.2)
+    ax.plot([0], [0], "+", color="0.3", ms=10, zorder=0.3)
+    ax.set(xlim=(-ex, ex), ylim=(-ey, ey), xlabel="w₁ (curvature 1)", ylabel="w₂ (curvature 10)")
+    _frame_below(ax)
+    path_line, = ax.plot([], [], "o-", color="C0", lw=1, ms=3, zorder=3)
+    last, = ax.plot([], [], "o", color="C3", ms=7, zorder=4)
+    title = ax.text(0.5, 1.04, "", transform=ax.transAxes, ha="center", va="bottom",
+                    fontsize="medium")
+    return dict(fig=fig, path=path_line, last=last, title=title)
+
+
+def _gd2_moving(state):
+    return [state["path"], state["last"], state["title"]]
+
+
+def _gd2_update(state, lr=0.1, steps=10):
+    curvatures = torch.tensor(_BOWL_2D["curvatures"], dtype=torch.float64)
+    path = gradient_descent_path(lambda w: curvatures * w, _BOWL_2D["start"], lr, steps)
+    loss = 0.5 * (curvatures * path[-1] ** 2).sum().item()
+    ex, ey = _BOWL_2D["extent"]
+    shown = torch.stack([path[:, 0].clamp(-ex, ex), path[:, 1].clamp(-ey, ey)], dim=1).numpy()
+    state["path"].set_data(shown[:, 0], shown[:, 1])
+    state["last"].set_data(shown[-1:, 0], shown[-1:, 1])
+    state["title"].set_text(f"lr = {float(lr):g}, {int(steps)} steps: L = {loss:.3g}  "
+                            f"(factors per step: w₁ × {abs(1 - float(lr)):.2f}, "
+                            f"w₂ × {abs(1 - 10 * float(lr)):.2f})")
+    return state["fig"]
+
+
+def gradient_descent_2d(lr=0.1, steps=10, *, figsize=(6.4, 3.4), dpi=80):
+    r"""Gradient descent on the bowl :math:`L(w) = \tfrac12 (w_1^2 + 10\,w_2^2)` from (−4, 1.5).
+
+    The gradient is :math:`(w_1, 10\,w_2)`, so one step multiplies :math:`w_1` by
+    :math:`1 - \text{lr}` and :math:`w_2` by :math:`1 - 10\,\text{lr}`: the steep direction
+    oscillates from :math:`\text{lr} > 0.1` and diverges from :math:`\text{lr} > 0.2`, while the
+    shallow one still crawls. Grey lines are contours of equal loss; points beyond the plot are
+    drawn at its edge. The title gives the loss and both factors.
+    """
+    return _gd2_update(_gd2_build(figsize, dpi), lr, steps)
+
+
+gradient_descent_2d.redraw = Redraw(shape=("figsize", "dpi"), build=_gd2_build, update=_gd2_update,
+                                    moving=_gd2_moving)
+
+
+def _flow_build(flows, figsize, dpi):
+    if not flows:
+        raise ValueError("flows must map each setting to gradient_flow's (signal, weights)")
+    everything = [norm for signal, weights in flows.values() for _, norm in [*signal, *weights]]
+    if not all(norm > 0 for norm in everything):
+        raise ValueError("gradient norms must be positive to be drawn on a log scale")
+    low, high = min(everything) / 3, max(everything) * 3
+    signal, weights = next(iter(flows.values()))
+    fig = Figure(figsize=figsize, dpi=dpi)
+    signal_ax = fig.add_axes((0.09, 0.17, 0.50, 0.66))
+    weight_ax = fig.add_axes((0.70, 0.17, 0.27, 0.66))
+    for ax, items, what in ((signal_ax, signal, "‖∂L/∂ output of each layer‖"),
+                            (weight_ax, weights, "‖∂L/∂W‖")):
+        ax.set(yscale="log", ylim=(low, high), xlim=(-0.6, len(items) - 0.4))
+        ax.set_xticks(range(len(items)), [label for label, _ in items])
+        ax.set_ylabel(what, fontsize="small")
+        ax.grid(alpha=0.3, axis="y")
+    signal_ax.set_xlabel("← backward pass: from the logits towards the input", fontsize="small")
+    weight_ax.set_xlabel("weights, last layer first", fontsize="small")
+    _frame_below(signal_ax, weight_ax)
+    line, = signal_ax.plot([], [], "o-", color="C0", zorder=3)
+    bars = weight_ax.bar(range(len(weights)), [high] * len(weights), bottom=low, color="C1",
+                         zorder=2)
+    title = signal_ax.text(0.5, 0.93, "", transform=fig.transFigure, ha="center", va="center",
+                           fontsize="medium")
+    return dict(fig=fig, flows=flows, line=line, bars=bars, low=low, title=title)
+
+
+def _flow_moving(state):
+    return [state["line"], *state["bars"], state["title"]]
+
+
+def _flow_update(state, setting):
+    try:
+        signal, weights = state["flows"][setting]
+    except KeyError:
+        raise ValueError(f"no gradient flow for {setting!r}; choose from "
+                         f"{list(state['flows'])}") from None
+    state["line"].set_data(range(len(signal)), [norm for _, norm in signal])
+    for bar, (_, norm) in zip(state["bars"], weights):
+        bar.set_height(norm - state["low"])
+    state["title"].set_text(f"{setting}: ‖∂L/∂W‖ of the first layer ÷ the last = "
+                            f"{weights[-1][1] / weights[0][1]:.2g}")
+    return state["fig"]
+
+
+def gradient_flow_bars(flows, setting, *, figsize=(8.0, 3.2), dpi=80):
+    r"""The size of the gradient at each stage of the backward pass of one network.
+
+    ``flows[setting]`` is what :func:`nnbook.backprop.gradient_flow` returns for that setting
+    (computed beforehand: this function only draws). Left: the norm of :math:`\partial L/\partial z_l`
+    and :math:`\partial L/\partial a_l` from the logits back to the first layer's output; right:
+    the norm of each weight gradient. Both on one log scale fixed by every setting given, so
+    switching settings compares like with like.
+    """
+    return _flow_update(_flow_build(flows, figsize, dpi), setting)
+
+
+gradient_flow_bars.redraw = Redraw(shape=("flows", "figsize", "dpi"), build=_flow_build,
+                                   update=_flow_update, moving=_flow_moving)
+
+
+__all__ += ["computational_graph"]
+
+
+def computational_graph(x=2.0, w=-1.0, b=3.0, y=1.0, figsize=(7.5, 2.6), dpi=80):
+    r"""Draw the graph of :math:`L = (\sigma(w x + b) - y)^2` with its forward values and gradients.
+
+    Nodes :math:`u = w x`, :math:`z = u + b`, :math:`a = \sigma(z)`, :math:`d = a - y`,
+    :math:`L = d^2`; each carries its forward value (black) and :math:`\partial L/\partial(\text{node})`
+    (red), computed by the chain rule backwards: :math:`\partial L/\partial d = 2d`,
+    :math:`\partial L/\partial z = \partial L/\partial d\,\sigma(z)(1 - \sigma(z))`,
+    :math:`\partial L/\partial w = x\,\partial L/\partial z`, :math:`\partial L/\partial b = \partial L/\partial z`.
+    The values are attached to the figure as ``fig.graph_values`` (name -> (value, gradient)).
+    """
+    u = w * x
+    z = u + b
+    a = 1.0 / (1.0 + math.exp(-z))
+    d = a - y
+    loss = d * d
+    g_d = 2 * d
+    g_z = g_d * a * (1 - a)
+    values = {"w": (w, g_z * x), "x": (x, None), "b": (b, g_z), "u = wx": (u, g_z),
+              "z = u + b": (z, g_z), "a = σ(z)": (a, g_d), "d = a − y": (d, g_d),
+              "L = d²": (loss, 1.0)}
+    where = {"w": (0, 1.6), "x": (0, 0.4), "u = wx": (1.5, 1.0), "b": (1.5, -0.2),
+             "z = u + b": (3.0, 0.4), "a = σ(z)": (4.5, 0.4), "d = a − y": (6.0, 0.4),
+             "L = d²": (7.5, 0.4)}
+    edges = [("w", "u = wx"), ("x", "u = wx"), ("u = wx", "z = u + b"), ("b", "z = u + b"),
+             ("z = u + b", "a = σ(z)"), ("a = σ(z)", "d = a − y"), ("d = a − y", "L = d²")]
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_subplot()
+    for start, end in edges:
+        (x0, y0), (x1, y1) = where[start], where[end]
+        ax.annotate("", xy=(x1 - 0.45, y1), xytext=(x0 + 0.45, y0),
+                    arrowprops={"arrowstyle": "->", "color": "0.3"})
+    for name, (px, py) in where.items():
+        value, grad = values[name]
+        ax.text(px, py, name, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round", "fc": "#eef3fb", "ec": "0.4"})
+        ax.text(px, py - 0.32, f"{value:.4g}", ha="center", va="top", fontsize=8)
+        if grad is not None:
+            ax.text(px, py + 0.3, f"∂L: {grad:.4g}", ha="center", va="bottom", fontsize=8,
+                    color="tab:red")
+    ax.set(xlim=(-0.7, 8.2), ylim=(-0.8, 2.2),
+           title="Forward values (black, left to right), gradients ∂L/∂node (red, right to left)")
+    ax.axis("off")
+    fig.tight_layout()
+    fig.graph_values = values
+    return fig

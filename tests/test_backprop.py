@@ -169,3 +169,57 @@ def test_numerical_gradient_needs_a_scalar_function():
 def test_numerical_gradient_warns_about_float32():
     with pytest.warns(UserWarning, match="float64"):
         bp.numerical_gradient(lambda t: t.sum(), torch.randn(3))
+
+
+def test_gradient_flow_gives_the_norms_of_the_hand_written_pass(device):
+    torch.manual_seed(0)
+    model = bp.make_mlp(device=device, dtype=torch.float64)
+    inputs, target = data(device)
+    signal, weights = bp.gradient_flow(model, inputs, target)
+    assert [label for label, _ in signal] == ["z3", "a2", "z2", "a1", "z1"]
+    assert [label for label, _ in weights] == ["W3", "W2", "W1"]
+    _, grads = bp.loss_and_gradients(model, inputs, target)
+    for (label, norm), name in zip(weights, ["4.weight", "2.weight", "0.weight"]):
+        assert norm == pytest.approx(grads[name].norm().item(), rel=1e-12)
+    # the signal entering the sigmoid is the signal leaving it times σ'(z) <= 1/4, entry by entry
+    assert signal[2][1] <= signal[1][1] / 4 + 1e-15
+    # and the logits' gradient is (softmax - onehot) / N
+    logits = model(inputs).detach()
+    assert signal[0][1] == pytest.approx(bp.cross_entropy_backward(logits, target).norm().item())
+
+
+def test_raw_phone_features_make_the_first_layer_step_far_too_large():
+    """Chapter 5's scaling section: at lr 1 the first step moves z1 by over 20 times more
+    (relative to z1) on the raw phone table than on standardized features, and a ReLU-only
+    network's loss grows a millionfold in two steps on raw inputs."""
+    import torch.nn.functional as F
+
+    from nnbook.data import load_phones
+    table = load_phones()
+    x = torch.tensor(table.iloc[:, :20].to_numpy(), dtype=torch.float32)
+    y = torch.tensor(table["price_range"].to_numpy())
+    rows = torch.randperm(2000, generator=torch.Generator().manual_seed(0))[:1500]
+    scaled = (x - x[rows].mean(dim=0)) / x[rows].std(dim=0)
+
+    def relative_step(inputs, activations=("relu", "sigmoid")):
+        torch.manual_seed(0)
+        net = bp.make_mlp((20, 13, 8, 4), activations)
+        xb = inputs[rows]
+        z1 = net[0](xb).detach()
+        F.cross_entropy(net(xb), y[rows]).backward()
+        dz1 = -(xb @ net[0].weight.grad.T + net[0].bias.grad)
+        return (dz1.norm() / z1.norm()).item()
+
+    assert relative_step(x) > 20 * relative_step(scaled)
+    torch.manual_seed(0)
+    net = bp.make_mlp((20, 13, 8, 4), ("relu", "relu"))
+    losses = []
+    for _ in range(3):
+        loss = F.cross_entropy(net(x[rows]), y[rows])
+        losses.append(loss.item())
+        net.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in net.parameters():
+                p -= p.grad
+    assert losses[2] > 1e6 * losses[0]

@@ -382,3 +382,106 @@ def test_chapter_4_frames_moved_in_place_equal_fresh_figures(plot, control, monk
     for position, frame in zip(figure.positions(), figure.frames()):
         fresh = rasterize(plot(**figure.kwargs_at(position)))
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+# --- Chapter 5: backpropagation and gradient descent ---
+
+def test_gradient_descent_path_takes_plain_steps():
+    path = plots.gradient_descent_path(lambda w: 2 * (w - 2), [-2.0], 0.25, 3)
+    # the distance to the minimum, 4, is multiplied by 1 - 2 * 0.25 = 0.5 at every step
+    torch.testing.assert_close(path[:, 0], torch.tensor([-2.0, 0.0, 1.0, 1.5], dtype=torch.float64))
+    with pytest.raises(ValueError, match="steps"):
+        plots.gradient_descent_path(lambda w: w, [1.0], 0.1, -1)
+
+
+def test_gradient_descent_path_stops_growing_when_it_diverges():
+    path = plots.gradient_descent_path(lambda w: w, [1.0], 5.0, 100)   # × (1 - 5) = −4 per step
+    assert torch.isfinite(path).all() and path.abs().max() < 1e8
+
+
+@pytest.mark.parametrize("lr, steps, verdict", [
+    (0.02, 1, "creeps towards the minimum"), (0.1, 20, "converges"), (0.5, 1, "converges"),
+    (0.8, 20, "oscillates and converges"), (1.0, 5, "oscillates forever"), (1.05, 20, "diverges"),
+])
+def test_gradient_descent_1d_names_the_regime(lr, steps, verdict):
+    fig = plots.gradient_descent_1d(lr, steps)
+    ax = fig.axes[0]
+    assert any(t.get_text().endswith(f"{verdict})") for t in ax.texts)
+    dots = next(line for line in ax.get_lines() if line.get_marker() == "o")
+    assert len(dots.get_xdata()) == steps + 1
+    assert all(-6 <= x <= 10 for x in dots.get_xdata())      # diverging points stay on the plot
+
+
+@pytest.mark.parametrize("lr, steps", [(0.01, 1), (0.1, 10), (0.19, 50), (0.21, 50)])
+def test_gradient_descent_2d_draws_every_step_and_both_factors(lr, steps):
+    ax = plots.gradient_descent_2d(lr, steps).axes[0]
+    path = next(line for line in ax.get_lines() if line.get_linestyle() == "-")
+    assert len(path.get_xdata()) == steps + 1
+    assert any(f"w₂ × {abs(1 - 10 * lr):.2f}" in t.get_text() for t in ax.texts)
+
+
+def _flows():
+    import nnbook.backprop as bp
+    torch.manual_seed(0)
+    x, y = torch.randn(64, 20), torch.randint(0, 3, (64,))
+    return {name: bp.gradient_flow(bp.make_mlp(activations=acts), x, y)
+            for name, acts in [("relu, sigmoid", ("relu", "sigmoid")), ("tanh, tanh", ("tanh", "tanh"))]}
+
+
+def test_gradient_flow_bars_draws_the_norms_of_the_chosen_setting():
+    flows = _flows()
+    for setting, (signal, weights) in flows.items():
+        fig = plots.gradient_flow_bars(flows, setting)
+        signal_ax, weight_ax = fig.axes
+        np.testing.assert_allclose(signal_ax.get_lines()[0].get_ydata(), [n for _, n in signal])
+        low = weight_ax.patches[0].get_y()
+        np.testing.assert_allclose([low + p.get_height() for p in weight_ax.patches],
+                                   [n for _, n in weights])
+        assert any(t.get_text().startswith(setting) for t in signal_ax.texts)
+    with pytest.raises(ValueError, match="no gradient flow"):
+        plots.gradient_flow_bars(flows, "gelu")
+    with pytest.raises(ValueError, match="flows"):
+        plots.gradient_flow_bars({}, "relu")
+
+
+@pytest.mark.parametrize("plot, controls", [
+    (plots.gradient_descent_1d, dict(lr=[0.02, 0.8, 1.05], steps=[1, 20])),
+    (plots.gradient_descent_2d, dict(lr=[0.01, 0.15, 0.21], steps=[1, 50])),
+])
+def test_chapter_5_frames_moved_in_place_equal_fresh_figures(plot, controls, monkeypatch):
+    from nnbook.widgets import InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    figure = InteractiveFigure(plot, {k: Slider(v) for k, v in controls.items()}, alt="chapter 5",
+                               max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plot(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+def test_chapter_5_gradient_flow_frames_moved_in_place_equal_fresh_figures(monkeypatch):
+    from nnbook.widgets import Dropdown, InteractiveFigure
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    flows = _flows()
+    figure = InteractiveFigure(plots.gradient_flow_bars, {"setting": Dropdown(list(flows))},
+                               fixed={"flows": flows}, alt="chapter 5", max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plots.gradient_flow_bars(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+def test_computational_graph_draws_the_chain_rule_values():
+    fig = plots.computational_graph()
+    values = fig.graph_values
+    assert abs(values["L = d²"][0] - 0.0723) < 1e-4
+    assert abs(values["w"][1] - (-0.2115)) < 1e-4 and abs(values["b"][1] - (-0.1058)) < 1e-4
+    assert values["x"][1] is None
+    w = torch.tensor(0.5, requires_grad=True)
+    ((torch.sigmoid(w * 3.0 + 0.2) - 0.0) ** 2).backward()
+    other = plots.computational_graph(x=3.0, w=0.5, b=0.2, y=0.0).graph_values
+    assert abs(other["w"][1] - w.grad.item()) < 1e-6
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "L = d²" in texts and any(t.startswith("∂L") for t in texts)

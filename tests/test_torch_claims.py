@@ -452,3 +452,77 @@ def test_at_bias_minus_4_the_two_logit_model_answers_class_0_everywhere():
     logits = torch.stack([torch.zeros_like(z), z], dim=1)
     assert (logits.argmax(dim=1) == 0).all()
     assert (logits.argmax(dim=1) == y).float().mean().item() == pytest.approx(0.82)
+
+
+# --- Chapter 5: backpropagation and gradient descent ---
+
+def test_a_second_backward_fails_only_when_the_graph_saved_values():
+    w = torch.tensor(3.0, requires_grad=True)
+    y = w + 1                                   # saves nothing
+    y.backward()
+    y.backward()
+    assert w.grad.item() == 2.0
+    y = w * w                                   # saves w
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_non_differentiable_results_and_no_grad_results_have_no_grad_fn():
+    w = torch.randn(3, requires_grad=True)
+    assert (w > 0).grad_fn is None and w.argmax().grad_fn is None
+    with torch.no_grad():
+        assert (w * 2).grad_fn is None
+    assert (w * 2).grad_fn is not None
+
+
+def test_only_leaves_keep_grad_unless_retain_grad():
+    import warnings
+    w = torch.tensor(2.0, requires_grad=True)
+    z, kept = w * 3, w * 3
+    kept.retain_grad()
+    (z * kept).backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert z.grad is None
+    assert kept.grad.item() == 6.0 and w.grad.item() == 36.0
+
+
+def test_gradcheck_works_in_the_inputs_dtype_and_fails_a_correct_sigmoid_in_float32():
+    import warnings
+    z = torch.randn(5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(torch.sigmoid, (z,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert not torch.autograd.gradcheck(torch.sigmoid, (z.float(),), raise_exception=False)
+
+
+def test_backward_with_a_gradient_is_a_vector_jacobian_product():
+    weight = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    x = torch.tensor([[1.0, -1.0]], requires_grad=True)
+    v = torch.tensor([[1.0, 0.0, 2.0]])
+    (x @ weight.T).backward(v)
+    torch.testing.assert_close(x.grad, v @ weight)
+    jacobian = torch.autograd.functional.jacobian(lambda t: t @ weight.T, x.detach())
+    torch.testing.assert_close(x.grad, torch.einsum("ij,ijkl->kl", v, jacobian))
+
+
+def test_detach_shares_the_version_counter_so_inplace_changes_are_caught():
+    z = torch.zeros(3, requires_grad=True)
+    a = torch.sigmoid(z)
+    a.detach().fill_(0.9)
+    with pytest.raises(RuntimeError, match="inplace operation"):
+        a.sum().backward()
+    z = torch.zeros(3, requires_grad=True)
+    a = torch.sigmoid(z)
+    a.data.fill_(0.9)                           # .data: not caught, a wrong gradient
+    a.sum().backward()
+    torch.testing.assert_close(z.grad, torch.full((3,), 0.9 * 0.1))
+
+
+def test_float32_central_differences_of_sin_miss_1e_minus_6_at_every_power_of_ten():
+    x = torch.tensor(1.0)
+    for k in range(1, 9):
+        h = 10.0 ** -k
+        error = abs(((torch.sin(x + h) - torch.sin(x - h)) / (2 * h)).item() - math.cos(1.0))
+        assert error > 1e-6
