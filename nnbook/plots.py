@@ -786,22 +786,29 @@ def _regularization_build(figsize, dpi, epochs):
     fig = Figure(figsize=figsize, dpi=dpi)
     loss_ax = fig.add_axes((0.08, 0.15, 0.40, 0.68))
     acc_ax = fig.add_axes((0.58, 0.15, 0.40, 0.68))
-    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss (log scale)", yscale="log",
-                xlim=(0, epochs), ylim=(1e-3, 4))
+    # Linear, and cut at 1: the early losses (about 2.3) leave the top, and the late rise of
+    # the validation loss, a few hundredths, stays visible.
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", xlim=(0, epochs), ylim=(0, 1.0))
     acc_ax.set(xlabel="epoch", ylabel="validation accuracy", xlim=(0, epochs), ylim=(0, 1))
+    # The curves move from frame to frame: above the legends (zorder 5), so that a frame can
+    # redraw only what moves over a picture of the rest (Redraw.moving).
+    above = dict(zorder=6)
     lines = dict(
-        base_val=loss_ax.plot([], [], color="0.65", lw=1, ls="--", label="validation, no regularization")[0],
-        train=loss_ax.plot([], [], color="C0", lw=1.8, label="training")[0],
-        val=loss_ax.plot([], [], color="C1", lw=1.8, label="validation")[0],
-        best=loss_ax.plot([], [], "v", color="C3", ms=8, label="lowest validation loss")[0],
-        base_acc=acc_ax.plot([], [], color="0.65", lw=1, ls="--", label="no regularization")[0],
-        acc=acc_ax.plot([], [], color="C1", lw=1.8, label="this setting")[0],
+        base_val=loss_ax.plot([], [], color="0.65", lw=1, ls="--",
+                              label="validation, no regularization", **above)[0],
+        train=loss_ax.plot([], [], color="C0", lw=1.8, label="training", **above)[0],
+        val=loss_ax.plot([], [], color="C1", lw=1.8, label="validation", **above)[0],
+        best=loss_ax.plot([], [], "v", color="C3", ms=8, label="lowest validation loss",
+                          **above)[0],
+        base_acc=acc_ax.plot([], [], color="0.65", lw=1, ls="--", label="no regularization",
+                             **above)[0],
+        acc=acc_ax.plot([], [], color="C1", lw=1.8, label="this setting", **above)[0],
     )
-    loss_ax.legend(loc="lower left", fontsize="small")
+    loss_ax.legend(loc="upper right", fontsize="small")
     acc_ax.legend(loc="lower right", fontsize="small")
     _frame_below(loss_ax, acc_ax)
     title = loss_ax.text(0.5, 0.93, "", transform=fig.transFigure, ha="center", va="center",
-                         fontsize="medium")
+                         fontsize="medium", zorder=6)
     return dict(fig=fig, lines=lines, title=title)
 
 
@@ -836,8 +843,9 @@ def regularization_curves(dropout=0.0, weight_decay=0.0, *, runs, epochs=200, fi
 
     ``runs`` maps ``(dropout, weight_decay)`` to a dict of lists ``epoch``, ``train_loss``,
     ``val_loss``, ``val_accuracy`` (:func:`nnbook.regularization.load_grid`); it must hold the
-    unregularized run ``(0.0, 0.0)``, drawn dashed grey for comparison. Left: both losses on a
-    log scale, with a triangle at the lowest validation loss; right: the validation accuracy.
+    unregularized run ``(0.0, 0.0)``, drawn dashed grey for comparison. Left: both losses (the
+    axis stops at 1, so the first epochs leave the top), with a triangle at the lowest
+    validation loss; right: the validation accuracy.
     Nothing is trained here.
 
     ``regularization_curves.redraw`` moves a built figure to another run in place.
@@ -857,15 +865,17 @@ def _batchnorm_build(edges, figsize, dpi):
     axes = [fig.add_axes((0.08, 0.15, 0.40, 0.66)), fig.add_axes((0.57, 0.15, 0.40, 0.66))]
     steps = {}
     for ax, name in zip(axes, ("without batch norm", "with batch norm")):
-        steps[name] = ax.stairs(np.zeros(len(edges) - 1), edges, fill=True, color="C0", alpha=0.7)
-        ax.axvline(0.0, color="0.5", lw=1, ls=":", ymax=0.8)
+        # the moving histogram above everything fixed (the frames redraw only what moves)
+        ax.axvline(0.0, color="0.5", lw=1, ls=":", ymax=0.8, zorder=1)
+        steps[name] = ax.stairs(np.zeros(len(edges) - 1), edges, fill=True, color="C0", alpha=0.7,
+                                zorder=3)
         ax.set(xlabel="pre-activation of hidden layer 2", xlim=(edges[0], edges[-1]),
                ylim=(0, 1.05), yticks=[])
         ax.set_title(name, fontsize="medium")
     axes[0].set_ylabel("share of values (scaled to the peak)")
     _frame_below(*axes)
     notes = {name: ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top",
-                           fontsize="small", zorder=3)
+                           fontsize="small", zorder=4)
              for ax, name in zip(axes, steps)}
     title = axes[0].text(0.5, 0.94, "", transform=fig.transFigure, ha="center", va="center",
                          fontsize="medium")
@@ -883,7 +893,8 @@ def _batchnorm_update(state, epoch=0, histograms=None):
     for name, steps in state["steps"].items():
         counts, mean, std = histograms[name][epoch]
         counts = np.asarray(counts, dtype=float)
-        steps.set_data(counts / max(counts.max(), 1.0))
+        peak = counts.max() if counts.size else 0.0
+        steps.set_data(counts / peak if peak > 0 else counts)
         state["notes"][name].set_text(f"mean {mean:+.2f}\nstd {std:.2f}")
     state["title"].set_text(f"after {epoch} epochs of SGD at learning rate {histograms['lr']:g}")
     return state["fig"]

@@ -103,7 +103,7 @@ def test_dropout_without_scaling_or_that_divides_by_zero_fails():
 
     assert failures("q1", no_scaling) >= 4          # all but p = 0, p = 1 and the empty batch
     assert failures("q1", divides_by_zero) == 1          # only p = 1 (0 / 0)
-    assert failures("q1", scales_by_p) >= 5
+    assert failures("q1", scales_by_p) >= 3          # right only where p = 1 - p or no unit is both kept and nonzero
 
 
 def _batch_norm(x, gamma, beta, running_mean, running_var, momentum, eps, tracked, *,

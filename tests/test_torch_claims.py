@@ -452,3 +452,102 @@ def test_at_bias_minus_4_the_two_logit_model_answers_class_0_everywhere():
     logits = torch.stack([torch.zeros_like(z), z], dim=1)
     assert (logits.argmax(dim=1) == 0).all()
     assert (logits.argmax(dim=1) == y).float().mean().item() == pytest.approx(0.82)
+
+
+# --- Chapter 7: regularization ---
+
+def _linear_pair(seed=1):
+    torch.manual_seed(seed)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+def _steps(model, optimizer, x, y, steps, lam_in_loss=0.0):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        penalty = sum((p ** 2).sum() for p in model.parameters()) / 2
+        loss = torch.nn.functional.cross_entropy(model(x), y) + lam_in_loss * penalty
+        loss.backward()
+        optimizer.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.SGD, torch.optim.Adam])
+def test_weight_decay_of_sgd_and_adam_is_the_l2_penalty_in_the_loss(optimizer):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 6, generator=g), torch.randint(0, 3, (20,), generator=g)
+    a, b = _linear_pair()
+    lr = 0.1 if optimizer is torch.optim.SGD else 1e-2
+    torch.testing.assert_close(_steps(a, optimizer(a.parameters(), lr=lr), x, y, 25, 0.05),
+                               _steps(b, optimizer(b.parameters(), lr=lr, weight_decay=0.05), x, y, 25))
+
+
+def test_sgd_weight_decay_shrinks_by_one_minus_lr_lambda_but_adams_does_not():
+    w = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))
+    opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.0, -4.0, 0.01]) * 0.999)
+    for lam in (1e-4, 1e-1):  # Adam's first step moves by about lr, whatever lambda
+        v = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))
+        opt = torch.optim.Adam([v], lr=1e-3, weight_decay=lam)
+        v.grad = torch.zeros(3)
+        opt.step()
+        moved = (v.detach() - torch.tensor([2.0, -4.0, 0.01])).abs()
+        assert (moved > 0.99e-3).all() and (moved < 1.001e-3).all()
+    w = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))   # AdamW: decoupled, a true shrink
+    opt = torch.optim.AdamW([w], lr=1e-3, weight_decay=1e-1)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.0, -4.0, 0.01]) * (1 - 1e-4))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_scales_survivors_by_one_over_keep_and_keeps_the_mean(p):
+    torch.manual_seed(0)
+    x = torch.rand(400_000) + 0.5
+    out = torch.nn.Dropout(p)(x)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    assert abs((1 - kept.float().mean().item()) - p) < 4 * math.sqrt(p * (1 - p) / len(x))
+    std = math.sqrt(p / (1 - p)) * x.pow(2).mean().sqrt().item()
+    assert abs(out.mean().item() - x.mean().item()) < 4 * std / math.sqrt(len(x))
+    drop = torch.nn.Dropout(p).eval()
+    assert drop(x) is x
+
+
+def test_batch_norm_refuses_one_value_per_channel_only_in_training():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.BatchNorm1d(4)(torch.randn(1, 4))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.BatchNorm1d(4)(torch.randn(1, 4, 1))
+    torch.nn.BatchNorm1d(4)(torch.randn(1, 4, 2))         # 2 values per channel: fine
+    torch.nn.BatchNorm1d(4).eval()(torch.randn(1, 4))
+
+
+def test_batch_norm_running_variance_is_unbiased_and_normalization_biased():
+    torch.manual_seed(0)
+    z = torch.randn(6, 3) * 4 + 1
+    bn = torch.nn.BatchNorm1d(3)
+    y = bn(z)
+    torch.testing.assert_close(y, (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5))
+    torch.testing.assert_close(bn.running_var, 0.9 + 0.1 * z.var(0, unbiased=True))
+    torch.testing.assert_close(bn.running_mean, 0.1 * z.mean(0))
+
+
+def test_weight_decay_reaches_batch_norm_scale_and_biases():
+    bn = torch.nn.BatchNorm1d(3)
+    opt = torch.optim.SGD(bn.parameters(), lr=0.1, weight_decay=0.5)
+    bn.weight.grad, bn.bias.grad = torch.zeros(3), torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(bn.weight.detach(), torch.full((3,), 0.95))
+
+
+def test_inverted_dropout_before_a_linear_output_adds_variance_p_over_1_minus_p_sum_w2h2():
+    torch.manual_seed(0)
+    p, h, w = 0.5, torch.tensor([1.0, 2.0, -1.0, 0.5]), torch.tensor([0.3, -0.2, 0.5, 1.0])
+    outputs = torch.nn.Dropout(p)(h.expand(400_000, 4)) @ w
+    variance = p / (1 - p) * (w ** 2 * h ** 2).sum()
+    torch.testing.assert_close(outputs.var(), variance, rtol=0.02, atol=0)
+    assert abs(outputs.mean() - h @ w) < 4 * (variance / 400_000).sqrt()
