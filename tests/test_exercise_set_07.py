@@ -13,7 +13,9 @@ import torch
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 from nnbook.grading.forbidden import ForbiddenFunction, forbidden
 from nnbook.grading.sets.ex07_regularization import EXERCISE_SET as EX
-from nnbook.grading.sets.ex07_regularization import (FORBIDDEN_Q2, FORBIDDEN_Q3,
+from nnbook.grading.sets.ex07_regularization import (FORBIDDEN_Q2, FORBIDDEN_Q3, FORBIDDEN_Q4,
+                                                     FORBIDDEN_Q5, adam_first_step_reference,
+                                                     early_stopping_epochs_reference,
                                                      batch_norm_train_reference,
                                                      dropout_with_mask_reference,
                                                      fold_batch_norm_reference)
@@ -28,7 +30,7 @@ def test_the_solutions_get_full_marks_with_the_private_tests(tmp_path):
     assert len(rows) == len(EX.questions)
     assert f"Score: {EX.max_points:g} / {EX.max_points:g}" in report, report
     cases = len(EX.question("q2").cases) + 1  # the private file adds one case to q2
-    assert re.search(rf"^q2 +batch_norm_train +4 / 4 +ok +{cases} of {cases} cases passed$",
+    assert re.search(rf"^q2 +batch_norm_train +3 / 3 +ok +{cases} of {cases} cases passed$",
                      report, re.M), report
 
 
@@ -158,6 +160,95 @@ def test_batch_norm_through_the_library_is_forbidden():
     assert failures("q2", through_functional) == len(EX.question("q2").cases)
 
 
+def _private_helpers(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5,
+                     tracked=0):
+    # nnbook's own helpers: the layer's forward pass without calling forward
+    import nnbook.nn
+    layer = nnbook.nn.BatchNorm1d(x.shape[1], momentum=momentum, eps=eps)
+    with torch.no_grad():
+        layer.running_mean.copy_(running_mean), layer.running_var.copy_(running_var)
+        layer.num_batches_tracked.fill_(tracked)
+    layer._check_input(x)
+    mean, var = layer._batch_mean_and_var(x)
+    layer._update_running_stats(mean, var, count=x.numel() // x.shape[1])
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    y = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps) * gamma.view(shape) \
+        + beta.view(shape)
+    return y, layer.running_mean.clone(), layer.running_var.clone()
+
+
+def _through(function):
+    """An answer that computes y with ``function`` (a library normalization) and the running
+    statistics by hand, right: only the forbidding can fail it."""
+    def answer(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5, tracked=0):
+        dims = [0] if x.dim() == 2 else [0, 2]
+        count = x.numel() // x.shape[1]
+        if count == 1:
+            raise ValueError("one value per channel")
+        m = 1 / (tracked + 1) if momentum is None else momentum
+        mean, var = x.mean(dim=dims), x.var(dim=dims)
+        y = function(x, gamma, beta, eps)
+        return y, (1 - m) * running_mean + m * mean, (1 - m) * running_var + m * var
+    return answer
+
+
+@pytest.mark.parametrize("name, function", [
+    ("torch.ops.aten.native_batch_norm", lambda x, g, b, eps: torch.ops.aten.native_batch_norm(
+        x, g, b, None, None, True, 0.1, eps)[0]),
+    ("torch.native_batch_norm", lambda x, g, b, eps: torch.native_batch_norm(
+        x, g, b, None, None, True, 0.1, eps)[0]),
+    ("torch.batch_norm", lambda x, g, b, eps: torch.batch_norm(
+        x, g, b, None, None, True, 0.1, eps, False)),
+    ("torch._native_batch_norm_legit", lambda x, g, b, eps: torch._native_batch_norm_legit(
+        x, g, b, True, 0.1, eps)[0]),
+    ("F.instance_norm on (1, C, N·L)", lambda x, g, b, eps: torch.nn.functional.instance_norm(
+        x.transpose(0, 1).reshape(1, x.shape[1], -1), weight=g, bias=b, eps=eps)
+        .reshape(x.shape[1], x.shape[0], -1).transpose(0, 1).reshape(x.shape)),
+    ("F.group_norm with one channel per group", lambda x, g, b, eps: torch.nn.functional.group_norm(
+        x.transpose(0, 1).reshape(1, x.shape[1], -1), x.shape[1], g, b, eps)
+        .reshape(x.shape[1], x.shape[0], -1).transpose(0, 1).reshape(x.shape)),
+    ("F.batch_norm without running statistics", lambda x, g, b, eps: torch.nn.functional.batch_norm(
+        x, None, None, g, b, True, 0.1, eps)),
+])
+def test_every_library_normalization_is_forbidden(name, function):
+    """Each of these gives the right y when nothing is forbidden (checked), and fails every case
+    of q2 under the grader."""
+    answer = _through(function)
+    x = torch.randn(6, 3, 4) * 2 + 1
+    g, b = torch.rand(3) + 0.5, torch.randn(3)
+    y = answer(x, g, b, torch.zeros(3), torch.ones(3))[0]
+    torch.testing.assert_close(y, batch_norm_train_reference(x, g, b, torch.zeros(3),
+                                                             torch.ones(3))[0])
+    assert failures("q2", answer) >= len(EX.question("q2").cases) - 2, name  # the ValueError cases
+
+
+def test_nnbooks_private_batch_norm_helpers_are_forbidden():
+    x = torch.randn(5, 3)
+    args = (x, torch.ones(3), torch.zeros(3), torch.zeros(3), torch.ones(3))
+    for got, want in zip(_private_helpers(*args), batch_norm_train_reference(*args)):
+        torch.testing.assert_close(got, want)                  # right when nothing is forbidden
+    assert failures("q2", _private_helpers) == len(EX.question("q2").cases)
+
+
+def test_forbidding_a_staticmethod_restores_it_as_a_staticmethod():
+    import nnbook.nn
+    from nnbook.grading.forbidden import methods_of
+    layer = nnbook.nn.BatchNorm1d(3)
+    with forbidden(methods_of(nnbook.nn.BatchNorm1d)):
+        with pytest.raises(ForbiddenFunction):
+            layer(torch.randn(4, 3))
+    assert layer(torch.randn(4, 3)).shape == (4, 3)        # _per_channel works as before
+
+
+def test_matching_finds_every_named_function_and_skips_missing_names():
+    from nnbook.grading.forbidden import matching
+    found = dict((name, owner) for owner, name in matching(torch, ["batch_norm"],
+                                                           names=["no_such_function"]))
+    assert {"batch_norm", "native_batch_norm"} <= set(found) and "no_such_function" not in found
+    aten = [name for _, name in matching(torch.ops.aten, [], names=["native_batch_norm"])]
+    assert aten == ["native_batch_norm"]
+
+
 def test_folding_without_eps_or_the_mean_fails():
     def no_eps(weight, bias, gamma, beta, running_mean, running_var, eps=1e-5):
         scale = gamma / torch.sqrt(running_var)
@@ -189,15 +280,92 @@ def test_folding_without_eps_or_the_mean_fails():
 
 def test_forbidden_functions_raise_inside_and_are_restored_after():
     x = torch.randn(4, 3)
-    with forbidden(FORBIDDEN_Q2 + FORBIDDEN_Q3):
-        for call in (lambda: torch.nn.BatchNorm1d(3)(x),
+    with forbidden(FORBIDDEN_Q2 + FORBIDDEN_Q3 + FORBIDDEN_Q4 + FORBIDDEN_Q5):
+        for call in (lambda: torch.optim.AdamW([torch.zeros(1, requires_grad=True)]),
+                     lambda: torch.ops.aten.native_batch_norm(x, None, None, None, None, True,
+                                                              0.1, 1e-5),
+                     lambda: torch.nn.BatchNorm1d(3)(x),
                      lambda: torch.nn.functional.batch_norm(x, None, None, training=True),
                      lambda: torch.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, False)):
             with pytest.raises(ForbiddenFunction):
                 call()
         assert x.mean(dim=0).shape == (3,) and x.var(dim=0).shape == (3,)
     torch.nn.BatchNorm1d(3)(x)
+    torch.ops.aten.native_batch_norm(x, None, None, None, None, True, 0.1, 1e-5)
+    torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
     torch.nn.utils.fusion.fuse_linear_bn_weights
+
+
+def test_early_stopping_slips_and_the_library_stopper_fail():
+    def ties_improve(val_losses, patience):
+        best, best_epoch, waited = float("inf"), None, 0
+        for epoch, loss in enumerate(val_losses, start=1):
+            if loss <= best:
+                best, best_epoch, waited = loss, epoch, 0
+            else:
+                waited += 1
+                if waited == patience:
+                    return best_epoch, epoch
+        return best_epoch, len(val_losses)
+
+    def stops_one_late(val_losses, patience):
+        restored, stopped = early_stopping_epochs_reference(val_losses, patience)
+        return restored, min(stopped + 1, len(val_losses))
+
+    def last_epoch_kept(val_losses, patience):
+        _, stopped = early_stopping_epochs_reference(val_losses, patience)
+        return stopped, stopped
+
+    def library(val_losses, patience):
+        import nnbook.train
+        stopper = nnbook.train.EarlyStopping(patience)
+        for epoch, loss in enumerate(val_losses, start=1):
+            if stopper.step(loss, torch.nn.Identity()):
+                return stopper.best_epoch, epoch
+        return stopper.best_epoch, len(val_losses)
+
+    assert library([1.0, 0.5, 0.7, 0.8], 2) == (2, 4)            # right when nothing is forbidden
+    assert failures("q4", ties_improve) == 1                       # only the tie
+    assert failures("q4", stops_one_late) >= 4
+    assert failures("q4", last_epoch_kept) >= 5
+    assert failures("q4", library) == len(EX.question("q4").cases)
+
+
+def test_adam_slips_and_the_library_optimizers_fail():
+    def swapped(w, grad, lr, weight_decay, decoupled):
+        return adam_first_step_reference(w, grad, lr, weight_decay, not decoupled)
+
+    def sgd_like(w, grad, lr, weight_decay, decoupled):
+        return w * (1 - lr * weight_decay) - lr * grad
+
+    def no_eps(w, grad, lr, weight_decay, decoupled):
+        seen = grad if decoupled else grad + weight_decay * w
+        shrunk = w * (1 - lr * weight_decay) if decoupled else w
+        return shrunk - lr * seen / seen.abs()
+
+    def library(w, grad, lr, weight_decay, decoupled):
+        p = w.detach().clone().requires_grad_(True)
+        optimizer = (torch.optim.AdamW if decoupled else torch.optim.Adam)(
+            [p], lr=lr, weight_decay=weight_decay)
+        p.grad = grad.clone()
+        optimizer.step()
+        return p.detach()
+
+    def nnbooks(w, grad, lr, weight_decay, decoupled):
+        import nnbook.optim
+        p = w.detach().clone().requires_grad_(True)
+        optimizer = (nnbook.optim.AdamW if decoupled else nnbook.optim.Adam)(
+            [p], lr=lr, weight_decay=weight_decay)
+        p.grad = grad.clone()
+        optimizer.step()
+        return p.detach()
+
+    cases = len(EX.question("q5").cases)
+    assert failures("q5", swapped) >= cases - 2                    # equal where λ = 0
+    assert failures("q5", sgd_like) == cases
+    assert failures("q5", no_eps) >= 2                             # 0 / 0 where a gradient is 0
+    assert failures("q5", library) == cases
+    assert failures("q5", nnbooks) == cases
 
 
 # --------------------------------------------------------------------------- no answer leaks

@@ -7,10 +7,15 @@ q2 ``batch_norm_train(x, gamma, beta, running_mean,    one training step of batc
                                                        updated running statistics, momentum None
                                                        (a cumulative average), a clear error for a
                                                        single value per channel, without PyTorch's
-                                                       or nnbook's batch norm (4 points)
+                                                       or nnbook's batch norm (3 points)
 q3 ``fold_batch_norm(weight, bias, gamma, beta,        derive the one linear layer that computes a
    running_mean, running_var, eps)``                   linear layer followed by batch norm in
                                                        evaluation mode (3 points)
+q4 ``early_stopping_epochs(val_losses, patience)``     read a validation curve as early stopping
+                                                       does: the epoch it restores and the epoch it
+                                                       stops after (2 points)
+q5 ``adam_first_step(w, grad, lr, weight_decay,        Adam's first step with the L2 penalty against
+   decoupled)``                                        AdamW's decoupled decay (2 points)
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
 only the grader runs (p = 0 and 1, float64, empty and 3-D inputs, momentum None, a batch of one,
@@ -22,17 +27,37 @@ import torch
 import torch.nn.functional as TF
 import torch.nn.utils.fusion
 
+from importlib import import_module
+
 import nnbook.nn
-from nnbook.grading.forbidden import forbidden, without
+import nnbook.optim
+import nnbook.train
+from nnbook.grading.forbidden import forbidden, matching, methods_of, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
 # (owner, attribute name) of the functions each question forbids
+# every normalization function of torch, torch.nn.functional and torch.ops.aten (batch, instance,
+# layer, group norm: each computes per-channel statistics), and every method of the two layers,
+# nnbook's private helpers included
+_NORMS = ("batch_norm", "instance_norm", "layer_norm", "group_norm")
 FORBIDDEN_Q2 = (
-    [(TF, "batch_norm"), (TF, "instance_norm"), (TF, "layer_norm")]
-    + [(torch, name) for name in ("batch_norm", "native_batch_norm", "instance_norm",
-                                  "layer_norm")]
-    + [(cls, "forward") for cls in (torch.nn.BatchNorm1d, nnbook.nn.BatchNorm1d)]
+    matching(TF, _NORMS) + matching(torch, _NORMS)
+    + matching(torch.ops.aten, _NORMS, names=[prefix + name for name in _NORMS for prefix in
+                                              ("", "native_", "_native_", "_")]
+               + ["_native_batch_norm_legit", "_native_batch_norm_legit_no_training",
+                  "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm"])
+    + [(torch.nn.modules.batchnorm._BatchNorm, "forward")]
+    + methods_of(nnbook.nn.BatchNorm1d)
+)
+FORBIDDEN_Q4 = [(nnbook.train, "EarlyStopping"), *methods_of(nnbook.train.EarlyStopping)]
+_ADAM = ("Adam", "adam")
+FORBIDDEN_Q5 = (
+    # the classes, and the modules behind them (which their package names shadow)
+    [pair for module in ("torch.optim", "torch.optim.adam", "torch.optim.adamw",
+                         "torch.optim._functional", "nnbook.optim", "nnbook.optim.adam")
+     for pair in matching(import_module(module), _ADAM)]
+    + matching(torch, ["_fused_adam"])
 )
 FORBIDDEN_Q3 = [(torch.nn.utils.fusion, name) for name in
                 ("fuse_linear_bn_weights", "fuse_linear_bn_eval")]
@@ -118,7 +143,7 @@ def _bn_case(name, shape, seed, *, public=False, dtype=torch.float32, momentum=0
 
 
 Q2 = Question(
-    id="q2", answer="batch_norm_train", reference=batch_norm_train_reference, points=4,
+    id="q2", answer="batch_norm_train", reference=batch_norm_train_reference, points=3,
     args=("x", "gamma", "beta", "running_mean", "running_var", "momentum", "eps",
           "num_batches_tracked"),
     returns=("y", "new_running_mean", "new_running_var"), call=_run_batch_norm,
@@ -192,5 +217,89 @@ Q3 = Question(
 )
 
 
+# --------------------------------------------------------------------------- q4: early_stopping_epochs
+
+def early_stopping_epochs_reference(val_losses, patience):
+    """(restored epoch, last epoch trained) of nnbook.train.EarlyStopping(patience) on the curve."""
+    stopper = nnbook.train.EarlyStopping(patience)
+    model = torch.nn.Identity()
+    for epoch, loss in enumerate(val_losses, start=1):
+        if stopper.step(loss, model):
+            return stopper.best_epoch, epoch
+    return stopper.best_epoch, len(val_losses)
+
+
+def _stop_case(name, losses, patience, *, public=False, hint=""):
+    return Case(name, lambda device: (list(losses), patience), public=public, hint=hint, cuda=False)
+
+
+Q4 = Question(
+    id="q4", answer="early_stopping_epochs", args=("val_losses", "patience"),
+    reference=early_stopping_epochs_reference, points=2, returns=("restored", "stopped"),
+    call=without(FORBIDDEN_Q4, early_stopping_epochs_reference),
+    title="Read a validation curve as early stopping does",
+    hint="walk through the curve one epoch at a time, keeping what the stopper keeps",
+    cases=(
+        _stop_case("a curve that turns up, patience 3",
+                   [2.0, 1.5, 1.2, 1.1, 1.15, 1.3, 1.4, 1.6, 1.8], 3, public=True),
+        _stop_case("a noisy curve, patience 2",
+                   [1.0, 0.8, 0.9, 0.7, 0.75, 0.72, 0.74, 0.6], 2, public=True),
+        _stop_case("a tie does not improve", [1.0, 0.5, 0.5, 0.5, 0.4], 2,
+                   hint="is an equal loss an improvement?"),
+        _stop_case("never stops: always improving", [3.0, 2.0, 1.0, 0.5], 2),
+        _stop_case("patience longer than the curve", [1.0, 2.0, 3.0], 5),
+        _stop_case("worse from the first epoch, patience 1", [0.3, 0.4, 0.2], 1),
+        _stop_case("a late improvement comes too late", [1.0, 1.1, 1.2, 1.3, 0.1], 3),
+        _stop_case("one epoch", [0.7], 1),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- q5: adam_first_step
+
+def adam_first_step_reference(w, grad, lr, weight_decay, decoupled):
+    """w after the first step of torch.optim.AdamW (decoupled) or Adam (L2), default betas and eps."""
+    p = w.detach().clone().requires_grad_(True)
+    optimizer = (torch.optim.AdamW if decoupled else torch.optim.Adam)(
+        [p], lr=lr, weight_decay=weight_decay)
+    p.grad = grad.detach().clone()
+    optimizer.step()
+    return p.detach()
+
+
+def _adam_case(name, n, seed, lr, weight_decay, decoupled, *, public=False, dtype=torch.float32,
+               zero_grad=(), hint=""):
+    def make_args(device):
+        w = randn(seed, n, dtype=dtype, device=device)
+        grad = randn(seed + 1, n, dtype=dtype, device=device, scale=0.1)
+        for index in zero_grad:
+            grad[index] = 0.0
+        return w, grad, lr, weight_decay, decoupled
+    return Case(name, make_args, public=public, hint=hint)
+
+
+Q5 = Question(
+    id="q5", answer="adam_first_step", args=("w", "grad", "lr", "weight_decay", "decoupled"),
+    reference=adam_first_step_reference, points=2,
+    call=without(FORBIDDEN_Q5, adam_first_step_reference),
+    title="Adam's first step: the L2 penalty against decoupled weight decay",
+    hint="write Adam's two averages after one step, with their corrections, and simplify; then "
+         "decide where λ enters in each of the two optimizers",
+    cases=(
+        _adam_case("Adam with the L2 penalty, λ = 0.1", 6, 960, 1e-3, 0.1, False, public=True),
+        _adam_case("AdamW, λ = 0.1", 6, 970, 1e-3, 0.1, True, public=True),
+        _adam_case("AdamW, λ = 0: plain Adam", 5, 975, 1e-2, 0.0, True),
+        _adam_case("Adam, a zero loss gradient in some weights", 8, 980, 1e-3, 0.5, False,
+                   zero_grad=(0, 3, 5), hint="what is left of the gradient when the loss gives 0?"),
+        _adam_case("AdamW, a zero loss gradient in some weights", 8, 985, 1e-3, 0.5, True,
+                   zero_grad=(0, 3, 5)),
+        _adam_case("AdamW, large decay lr 0.1, λ = 5", 4, 990, 0.1, 5.0, True),
+        _adam_case("Adam, λ = 0 and a zero gradient", 4, 995, 1e-3, 0.0, False, zero_grad=(1,),
+                   hint="a zero gradient must not give nan"),
+        _adam_case("float64, AdamW", 7, 998, 1e-3, 1.0, True, dtype=torch.float64),
+    ),
+)
+
+
 EXERCISE_SET = ExerciseSet(name="07-regularization", title="Regularization",
-                           questions=(Q1, Q2, Q3))
+                           questions=(Q1, Q2, Q3, Q4, Q5))
