@@ -269,7 +269,7 @@ def _chapter_7_runs():
 
 CASES["regularization_curves"] = [
     ("no regularization (default)", dict(runs=_chapter_7_runs())),
-    ("dropout 0.5, weight decay 0.03", dict(dropout=0.5, weight_decay=0.03, runs=_chapter_7_runs())),
+    ("dropout 0.5, weight decay 3", dict(dropout=0.5, weight_decay=3.0, runs=_chapter_7_runs())),
 ]
 CASES["batchnorm_histograms"] = [
     ("epoch 0 (default)", dict(histograms=_chapter_7_histograms()[0], edges=_chapter_7_histograms()[1])),

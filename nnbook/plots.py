@@ -832,14 +832,15 @@ def _regularization_update(state, dropout=0.0, weight_decay=0.0, runs=None):
     best = min(range(len(epochs)), key=run["val_loss"].__getitem__)
     lines["best"].set_data([epochs[best]], [run["val_loss"][best]])
     state["title"].set_text(
-        f"dropout p = {key[0]:g}, weight decay λ = {key[1]:g}: lowest validation loss "
+        f"dropout p = {key[0]:g}, AdamW weight decay λ = {key[1]:g}: lowest validation loss "
         f"{run['val_loss'][best]:.3f} at epoch {epochs[best]}, last {run['val_loss'][-1]:.3f}")
     return state["fig"]
 
 
 def regularization_curves(dropout=0.0, weight_decay=0.0, *, runs, epochs=200, figsize=(8.0, 3.4),
                           dpi=80):
-    r"""Training and validation curves of one stored run of the dropout × weight-decay grid.
+    r"""Training and validation curves of one stored run of the dropout × weight-decay grid
+    (AdamW's decoupled weight decay; each curve the mean over the stored seeds).
 
     ``runs`` maps ``(dropout, weight_decay)`` to a dict of lists ``epoch``, ``train_loss``,
     ``val_loss``, ``val_accuracy`` (:func:`nnbook.regularization.load_grid`); it must hold the

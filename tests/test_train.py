@@ -126,18 +126,39 @@ def test_the_stored_grid_has_every_run_and_one_run_regenerates_it():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)          # as tools/make_regularization_grid.py runs
     try:
-        fresh = reg.dropout_weight_decay_run(0.2, 0.01)
+        fresh = reg.dropout_weight_decay_run(0.2, 1.0, seed=1)
     finally:
         torch.set_num_threads(threads)
-    for key in ("train_loss", "val_loss", "val_accuracy"):
-        torch.testing.assert_close(torch.tensor(fresh[key]), torch.tensor(runs[(0.2, 0.01)][key]),
+    stored = runs[(0.2, 1.0)]
+    for key in ("val_loss", "val_accuracy"):                     # seed 1 is the second stored seed
+        torch.testing.assert_close(torch.tensor(fresh[key]), torch.tensor(stored[key + "_by_seed"][1]),
                                    rtol=1e-4, atol=1e-4)
+        # the stored curve is the mean of the seeds' curves
+        torch.testing.assert_close(torch.tensor(stored[key]),
+                                   torch.tensor(stored[key + "_by_seed"]).mean(dim=0),
+                                   rtol=0, atol=2e-6)
+
+
+def test_seed_average_averages_curves_and_keeps_each_seed():
+    a = {"epoch": [5, 10], "train_loss": [1.0, 0.5], "val_loss": [2.0, 1.0], "val_accuracy": [0.5, 0.6]}
+    b = {"epoch": [5, 10], "train_loss": [3.0, 0.5], "val_loss": [1.0, 2.0], "val_accuracy": [0.7, 0.8]}
+    run = reg.seed_average([a, b])
+    assert run["train_loss"] == [2.0, 0.5] and run["val_loss"] == [1.5, 1.5]
+    assert run["val_loss_by_seed"] == [[2.0, 1.0], [1.0, 2.0]]
+    assert run["val_accuracy_by_seed"] == [[0.5, 0.6], [0.7, 0.8]]
+
+
+def test_the_grid_uses_adamw_decoupled_decay():
+    """The chapter calls the grid's λ AdamW's decoupled weight decay: the run must use AdamW."""
+    import inspect
+    assert "torch.optim.AdamW(" in inspect.getsource(reg.dropout_weight_decay_run)
 
 
 def test_grid_json_round_trips(tmp_path):
     grid = {(0.0, 0.0): {"epoch": [5], "train_loss": [0.1234567], "val_loss": [0.5],
-                         "val_accuracy": [0.75]}}
+                         "val_accuracy": [0.75], "val_loss_by_seed": [[0.4999999], [0.5]]}}
     path = tmp_path / "grid.json"
     path.write_text(reg.grid_to_json(grid))
     assert reg.load_grid(path) == {(0.0, 0.0): {"epoch": [5], "train_loss": [0.123457],
-                                                "val_loss": [0.5], "val_accuracy": [0.75]}}
+                                                "val_loss": [0.5], "val_accuracy": [0.75],
+                                                "val_loss_by_seed": [[0.5], [0.5]]}}
