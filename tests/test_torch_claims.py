@@ -551,3 +551,58 @@ def test_inverted_dropout_before_a_linear_output_adds_variance_p_over_1_minus_p_
     variance = p / (1 - p) * (w ** 2 * h ** 2).sum()
     torch.testing.assert_close(outputs.var(), variance, rtol=0.02, atol=0)
     assert abs(outputs.mean() - h @ w) < 4 * (variance / 400_000).sqrt()
+
+
+def test_parameter_groups_keep_biases_and_batch_norm_parameters_from_decaying():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
+                              torch.nn.Linear(6, 2))
+    decay = [q for q in net.parameters() if q.dim() >= 2]
+    no_decay = [q for q in net.parameters() if q.dim() < 2]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 0.01},
+                           {"params": no_decay, "weight_decay": 0.0}], lr=0.1)
+    before = [q.detach().clone() for q in net.parameters()]
+    for q in net.parameters():
+        q.grad = torch.zeros_like(q)
+    opt.step()
+    for q, old in zip(net.parameters(), before):
+        if q.dim() >= 2:
+            torch.testing.assert_close(q.detach(), old * (1 - 0.1 * 0.01))
+        else:
+            assert torch.equal(q.detach(), old)
+
+
+def test_batch_norm_output_ignores_the_scale_of_its_input_in_training_mode():
+    torch.manual_seed(0)
+    bn, z = torch.nn.BatchNorm1d(5), torch.randn(50, 5)
+    torch.testing.assert_close(bn(3 * z), bn(z), rtol=0, atol=1e-4)
+
+
+def test_batch_norm_output_spread_is_set_by_gamma_and_beta_in_training_mode():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(64)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5), bn.bias.normal_(0, 0.3)
+    y = bn(torch.randn(500, 64) * 4 + 2)
+    predicted = ((bn.weight ** 2).mean() + bn.bias.var(unbiased=False)).sqrt()
+    torch.testing.assert_close(y.std(), predicted.detach(), rtol=0.01, atol=0)
+
+
+def test_after_a_nonlinear_layer_the_eval_prediction_is_not_the_train_mode_mean():
+    torch.manual_seed(0)
+    h = torch.tensor([1.0, 2.0, -1.0, 0.5])
+    head = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(4, 8), torch.nn.Tanh(),
+                               torch.nn.Linear(8, 1))
+    with torch.no_grad():
+        train = head(h.expand(400_000, 4))
+        head.eval()
+        prediction = head(h).squeeze()
+    assert (prediction - train.mean()).abs() > 20 * train.std() / 400_000 ** 0.5
+
+
+def test_adamw_first_step_on_a_zero_gradient_is_exactly_the_decoupled_shrink():
+    w = torch.nn.Parameter(torch.tensor([0.1, -0.05, 0.12]))
+    opt = torch.optim.AdamW([w], lr=1e-3, weight_decay=3.0)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([0.1, -0.05, 0.12]) * (1 - 3e-3))

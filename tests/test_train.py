@@ -162,3 +162,28 @@ def test_grid_json_round_trips(tmp_path):
     assert reg.load_grid(path) == {(0.0, 0.0): {"epoch": [5], "train_loss": [0.123457],
                                                 "val_loss": [0.5], "val_accuracy": [0.75],
                                                 "val_loss_by_seed": [[0.5], [0.5]]}}
+
+
+def test_the_stored_grid_supports_the_chapters_conclusions():
+    """Chapter 7's claims about the grid: λ = 3 stops the late climb, dropout moves the lowest
+    point later, the lowest best-epoch loss is p = 0.2 with λ = 3, and no setting gains a point of
+    validation accuracy over the unregularized network."""
+    runs = reg.load_grid()
+
+    def best_epoch(p, wd):
+        losses, accs = [], []
+        for vl, va in zip(runs[(p, wd)]["val_loss_by_seed"], runs[(p, wd)]["val_accuracy_by_seed"]):
+            k = vl.index(min(vl))
+            losses.append(vl[k]), accs.append(va[k])
+        return sum(losses) / len(losses), sum(accs) / len(accs)
+
+    plain, strong = runs[(0.0, 0.0)], runs[(0.0, 3.0)]
+    assert strong["val_loss"][-1] - min(strong["val_loss"]) < 0.005
+    assert plain["val_loss"][-1] - min(plain["val_loss"]) > 0.05
+    dropout = runs[(0.5, 0.0)]
+    assert (dropout["epoch"][dropout["val_loss"].index(min(dropout["val_loss"]))]
+            > plain["epoch"][plain["val_loss"].index(min(plain["val_loss"]))])
+    best = {key: best_epoch(*key) for key in runs}
+    assert min(best, key=lambda key: best[key][0]) == (0.2, 3.0)
+    assert max(acc for _, acc in best.values()) - best[(0.0, 0.0)][1] < 0.01
+    assert max(r["val_accuracy"][-1] for r in runs.values()) - plain["val_accuracy"][-1] < 0.01
