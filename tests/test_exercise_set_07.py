@@ -343,22 +343,19 @@ def test_adam_slips_and_the_library_optimizers_fail():
         shrunk = w * (1 - lr * weight_decay) if decoupled else w
         return shrunk - lr * seen / seen.abs()
 
-    def library(w, grad, lr, weight_decay, decoupled):
-        p = w.detach().clone().requires_grad_(True)
-        optimizer = (torch.optim.AdamW if decoupled else torch.optim.Adam)(
-            [p], lr=lr, weight_decay=weight_decay)
-        p.grad = grad.clone()
-        optimizer.step()
-        return p.detach()
+    def through(package):
+        # one step of the package's own Adam or AdamW
+        def answer(w, grad, lr, weight_decay, decoupled):
+            p = w.detach().clone().requires_grad_(True)
+            optimizer = (package.AdamW if decoupled else package.Adam)(
+                [p], lr=lr, weight_decay=weight_decay)
+            p.grad = grad.clone()
+            optimizer.step()
+            return p.detach()
+        return answer
 
-    def nnbooks(w, grad, lr, weight_decay, decoupled):
-        import nnbook.optim
-        p = w.detach().clone().requires_grad_(True)
-        optimizer = (nnbook.optim.AdamW if decoupled else nnbook.optim.Adam)(
-            [p], lr=lr, weight_decay=weight_decay)
-        p.grad = grad.clone()
-        optimizer.step()
-        return p.detach()
+    import nnbook.optim
+    library, nnbooks = through(torch.optim), through(nnbook.optim)
 
     cases = len(EX.question("q5").cases)
     assert failures("q5", swapped) >= cases - 2                    # equal where λ = 0
