@@ -270,5 +270,67 @@ CASES["computational_graph"] = [
 ]
 
 
+# --- Chapter 7: regularization ---
+def _chapter_7_histograms():
+    import numpy as np
+    edges = tuple(np.linspace(-6, 6, 61).tolist())
+    centres = np.linspace(-6, 6, 60)
+    histograms = {"lr": 0.5, "without batch norm": {}, "with batch norm": {}}
+    for epoch in (0, 1, 2, 5, 10, 20):
+        for k, name in enumerate(("without batch norm", "with batch norm")):
+            counts = (5000 * np.exp(-0.5 * (centres / (0.2 + epoch / 20 + k)) ** 2)).round()
+            histograms[name][epoch] = (counts.tolist(), 0.0, 0.2 + epoch / 20 + k)
+    return histograms, edges
+
+
+def _chapter_7_runs():
+    from nnbook.regularization import load_grid
+    return load_grid()
+
+
+CASES["regularization_curves"] = [
+    ("no regularization (default)", dict(runs=_chapter_7_runs())),
+    ("dropout 0.5, weight decay 3", dict(dropout=0.5, weight_decay=3.0, runs=_chapter_7_runs())),
+]
+CASES["batchnorm_histograms"] = [
+    ("epoch 0 (default)", dict(histograms=_chapter_7_histograms()[0], edges=_chapter_7_histograms()[1])),
+    ("epoch 20", dict(epoch=20, histograms=_chapter_7_histograms()[0], edges=_chapter_7_histograms()[1])),
+]
+
+
+_CH7_RUNS = _chapter_7_runs()
+_CH7_HISTOGRAMS, _CH7_EDGES = _chapter_7_histograms()
+
+
+def _ch7_curves(dropout=0.0, weight_decay=0.0):
+    """regularization_curves with the stored runs bound, as the chapter's `fixed` binds them."""
+    return plots.regularization_curves(dropout, weight_decay, runs=_CH7_RUNS)
+
+
+_ch7_curves.redraw = plots.Redraw(
+    shape=(), build=lambda: plots.regularization_curves.redraw.build((8.0, 3.4), 80, 200),
+    update=lambda state, dropout=0.0, weight_decay=0.0: plots.regularization_curves.redraw.update(
+        state, dropout, weight_decay, runs=_CH7_RUNS),
+    moving=plots.regularization_curves.redraw.moving)
+
+
+def _ch7_histograms(epoch=0):
+    return plots.batchnorm_histograms(epoch, histograms=_CH7_HISTOGRAMS, edges=_CH7_EDGES)
+
+
+_ch7_histograms.redraw = plots.Redraw(
+    shape=(), build=lambda: plots.batchnorm_histograms.redraw.build(_CH7_EDGES, (8.0, 3.2), 80),
+    update=lambda state, epoch=0: plots.batchnorm_histograms.redraw.update(
+        state, epoch, histograms=_CH7_HISTOGRAMS),
+    moving=plots.batchnorm_histograms.redraw.moving)
+
+# Chapter 7's two interactive figures; keep in step with chapters/07-regularization.ipynb.
+GRIDS["regularization_curves 3x4"] = (_ch7_curves, dict(
+    dropout=Slider([0.0, 0.2, 0.5], default=0.0),
+    weight_decay=Slider([0.0, 0.001, 0.01, 0.03], default=0.01)))
+GRIDS["batchnorm_histograms 6"] = (_ch7_histograms, dict(
+    epoch=Slider([0, 1, 2, 5, 10, 20], default=5)))
+
+
 if __name__ == "__main__":
     main()

@@ -3,21 +3,23 @@
 Every piece of code the book uses twice, or that a test must check, lives here. The layout
 mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see the same numbers:
 
-========================  =====================================================
-``nnbook.functional``     activations with hand-derived gradients, softmax, losses
-``nnbook.init``           initializers and fan computation
-``nnbook.nn``             hand-written layers
-``nnbook.optim``          hand-written optimizers and learning-rate schedulers
-``nnbook.backprop``       backpropagation by hand, finite-difference gradient checks
-``nnbook.autograd``       a small reverse-mode automatic differentiation engine
-``nnbook.probes``         measurements inside a network: gradient norms per layer, dead units
-``nnbook.depth``          per-layer statistics of deep stacks under each initializer
-``nnbook.data``           datasets that load offline: digits, a phone-price table, MNIST
-``nnbook.summary``        a model summary: layers, output shapes, parameter counts
-``nnbook.plots``          pure plotting functions (parameters in, Figure out)
-``nnbook.widgets``        ipywidgets wiring of the plotting functions
-``nnbook.grading``        public checks for students, the grader for instructors
-========================  =====================================================
+==========================  =====================================================
+``nnbook.functional``       activations with hand-derived gradients, softmax, losses
+``nnbook.init``             initializers and fan computation
+``nnbook.nn``               hand-written layers
+``nnbook.optim``            hand-written optimizers and learning-rate schedulers
+``nnbook.backprop``         backpropagation by hand, finite-difference gradient checks
+``nnbook.autograd``         a small reverse-mode automatic differentiation engine
+``nnbook.probes``           measurements inside a network: gradient norms per layer, dead units
+``nnbook.depth``            per-layer statistics of deep stacks under each initializer
+``nnbook.data``             datasets that load offline: digits, a phone-price table, MNIST
+``nnbook.summary``          a model summary: layers, output shapes, parameter counts
+``nnbook.train``            a small training loop with validation history and early stopping
+``nnbook.regularization``   the stored regularization grid: training runs, loading, checks
+``nnbook.plots``            pure plotting functions (parameters in, Figure out)
+``nnbook.widgets``          ipywidgets wiring of the plotting functions
+``nnbook.grading``          public checks for students, the grader for instructors
+==========================  =====================================================
 
 Submodules are imported on first use, so ``import nnbook`` stays cheap.
 """
@@ -31,7 +33,7 @@ __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
-    "probes", "depth", "data", "summary", "autograd",
+    "probes", "depth", "data", "summary", "autograd", "train", "regularization",
 }
 
 

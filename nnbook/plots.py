@@ -1030,3 +1030,143 @@ def computational_graph(x=2.0, w=-1.0, b=3.0, y=1.0, figsize=(7.5, 2.6), dpi=80)
     fig.tight_layout()
     fig.graph_values = values
     return fig
+
+
+# --- Chapter 7: regularization ---
+__all__ += ["regularization_curves", "batchnorm_histograms"]
+
+
+def _regularization_build(figsize, dpi, epochs):
+    fig = Figure(figsize=figsize, dpi=dpi)
+    loss_ax = fig.add_axes((0.08, 0.15, 0.40, 0.68))
+    acc_ax = fig.add_axes((0.58, 0.15, 0.40, 0.68))
+    # Linear, and cut at 1: the early losses (about 2.3) leave the top, and the late rise of
+    # the validation loss, a few hundredths, stays visible.
+    loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss", xlim=(0, epochs), ylim=(0, 1.0))
+    acc_ax.set(xlabel="epoch", ylabel="validation accuracy", xlim=(0, epochs), ylim=(0, 1))
+    # The curves move from frame to frame: above the legends (zorder 5), so that a frame can
+    # redraw only what moves over a picture of the rest (Redraw.moving).
+    above = dict(zorder=6)
+    lines = dict(
+        base_val=loss_ax.plot([], [], color="0.65", lw=1, ls="--",
+                              label="validation, no regularization", **above)[0],
+        train=loss_ax.plot([], [], color="C0", lw=1.8, label="training", **above)[0],
+        val=loss_ax.plot([], [], color="C1", lw=1.8, label="validation", **above)[0],
+        best=loss_ax.plot([], [], "v", color="C3", ms=8, label="lowest validation loss",
+                          **above)[0],
+        base_acc=acc_ax.plot([], [], color="0.65", lw=1, ls="--", label="no regularization",
+                             **above)[0],
+        acc=acc_ax.plot([], [], color="C1", lw=1.8, label="this setting", **above)[0],
+    )
+    loss_ax.legend(loc="upper right", fontsize="small")
+    acc_ax.legend(loc="lower right", fontsize="small")
+    _frame_below(loss_ax, acc_ax)
+    title = loss_ax.text(0.5, 0.93, "", transform=fig.transFigure, ha="center", va="center",
+                         fontsize="medium", zorder=6)
+    return dict(fig=fig, lines=lines, title=title)
+
+
+def _regularization_moving(state):
+    return [*state["lines"].values(), state["title"]]
+
+
+def _regularization_update(state, dropout=0.0, weight_decay=0.0, runs=None):
+    key = (float(dropout), float(weight_decay))
+    if runs is None or key not in runs:
+        known = sorted(runs) if runs else []
+        raise ValueError(f"no stored run for dropout {dropout} and weight decay {weight_decay}; "
+                         f"the runs are {known}")
+    run, base = runs[key], runs[(0.0, 0.0)]
+    lines, epochs = state["lines"], run["epoch"]
+    lines["train"].set_data(epochs, run["train_loss"])
+    lines["val"].set_data(epochs, run["val_loss"])
+    lines["base_val"].set_data(base["epoch"], base["val_loss"])
+    lines["acc"].set_data(epochs, run["val_accuracy"])
+    lines["base_acc"].set_data(base["epoch"], base["val_accuracy"])
+    best = min(range(len(epochs)), key=run["val_loss"].__getitem__)
+    lines["best"].set_data([epochs[best]], [run["val_loss"][best]])
+    state["title"].set_text(
+        f"dropout p = {key[0]:g}, AdamW weight decay λ = {key[1]:g}: lowest validation loss "
+        f"{run['val_loss'][best]:.3f} at epoch {epochs[best]}, last {run['val_loss'][-1]:.3f}")
+    return state["fig"]
+
+
+def regularization_curves(dropout=0.0, weight_decay=0.0, *, runs, epochs=200, figsize=(8.0, 3.4),
+                          dpi=80):
+    r"""Training and validation curves of one stored run of the dropout × weight-decay grid
+    (AdamW's decoupled weight decay; each curve the mean over the stored seeds).
+
+    ``runs`` maps ``(dropout, weight_decay)`` to a dict of lists ``epoch``, ``train_loss``,
+    ``val_loss``, ``val_accuracy`` (:func:`nnbook.regularization.load_grid`); it must hold the
+    unregularized run ``(0.0, 0.0)``, drawn dashed grey for comparison. Left: both losses (the
+    axis stops at 1, so the first epochs leave the top), with a triangle at the lowest
+    validation loss; right: the validation accuracy.
+    Nothing is trained here.
+
+    ``regularization_curves.redraw`` moves a built figure to another run in place.
+    """
+    return _regularization_update(_regularization_build(figsize, dpi, epochs), dropout,
+                                  weight_decay, runs)
+
+
+regularization_curves.redraw = Redraw(shape=("figsize", "dpi", "epochs"),
+                                      build=_regularization_build, update=_regularization_update,
+                                      moving=_regularization_moving)
+
+
+def _batchnorm_build(edges, figsize, dpi):
+    edges = np.asarray(edges, dtype=float)
+    fig = Figure(figsize=figsize, dpi=dpi)
+    axes = [fig.add_axes((0.08, 0.15, 0.40, 0.66)), fig.add_axes((0.57, 0.15, 0.40, 0.66))]
+    steps = {}
+    for ax, name in zip(axes, ("without batch norm", "with batch norm")):
+        # the moving histogram above everything fixed (the frames redraw only what moves)
+        ax.axvline(0.0, color="0.5", lw=1, ls=":", ymax=0.8, zorder=1)
+        steps[name] = ax.stairs(np.zeros(len(edges) - 1), edges, fill=True, color="C0", alpha=0.7,
+                                zorder=3)
+        ax.set(xlabel="pre-activation of hidden layer 2", xlim=(edges[0], edges[-1]),
+               ylim=(0, 1.05), yticks=[])
+        ax.set_title(name, fontsize="medium")
+    axes[0].set_ylabel("share of values (scaled to the peak)")
+    _frame_below(*axes)
+    notes = {name: ax.text(0.97, 0.95, "", transform=ax.transAxes, ha="right", va="top",
+                           fontsize="small", zorder=4)
+             for ax, name in zip(axes, steps)}
+    title = axes[0].text(0.5, 0.94, "", transform=fig.transFigure, ha="center", va="center",
+                         fontsize="medium")
+    return dict(fig=fig, steps=steps, notes=notes, title=title)
+
+
+def _batchnorm_moving(state):
+    return [*state["steps"].values(), *state["notes"].values(), state["title"]]
+
+
+def _batchnorm_update(state, epoch=0, histograms=None):
+    if histograms is None or epoch not in histograms["without batch norm"]:
+        known = sorted(histograms["without batch norm"]) if histograms else []
+        raise ValueError(f"no stored histogram for epoch {epoch}; the epochs are {known}")
+    for name, steps in state["steps"].items():
+        counts, mean, std = histograms[name][epoch]
+        counts = np.asarray(counts, dtype=float)
+        peak = counts.max() if counts.size else 0.0
+        steps.set_data(counts / peak if peak > 0 else counts)
+        state["notes"][name].set_text(f"mean {mean:+.2f}\nstd {std:.2f}")
+    state["title"].set_text(f"after {epoch} epochs of SGD at learning rate {histograms['lr']:g}")
+    return state["fig"]
+
+
+def batchnorm_histograms(epoch=0, *, histograms, edges, figsize=(8.0, 3.2), dpi=80):
+    r"""The distribution of one layer's pre-activations, without and with batch norm, at an epoch.
+
+    ``histograms`` holds ``"lr"`` and, for ``"without batch norm"`` and ``"with batch norm"``,
+    ``{epoch: (counts, mean, std)}``: counts of the values in the bins ``edges``, measured
+    beforehand (each panel is scaled to its highest bin; values outside the edges are not drawn,
+    but count in the mean and standard deviation printed in the corner). Nothing is trained here.
+
+    ``batchnorm_histograms.redraw`` moves a built figure to another epoch in place.
+    """
+    return _batchnorm_update(_batchnorm_build(edges, figsize, dpi), epoch, histograms)
+
+
+batchnorm_histograms.redraw = Redraw(shape=("edges", "figsize", "dpi"), build=_batchnorm_build,
+                                     update=_batchnorm_update, moving=_batchnorm_moving)

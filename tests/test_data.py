@@ -96,4 +96,6 @@ def test_a_built_wheel_carries_the_data(tmp_path):
     if result.returncode != 0:
         pytest.skip(f"pip could not build a wheel here: {result.stderr[-300:]}")
     wheel, = tmp_path.glob("nnbook-*.whl")
-    assert "nnbook/data/digits.csv.gz" in zipfile.ZipFile(wheel).namelist()
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "nnbook/data/digits.csv.gz" in names
+    assert "nnbook/data/regularization_grid.json" in names   # Chapter 7's stored runs

@@ -485,3 +485,86 @@ def test_computational_graph_draws_the_chain_rule_values():
     assert abs(other["w"][1] - w.grad.item()) < 1e-6
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "L = d²" in texts and any(t.startswith("∂L") for t in texts)
+
+
+# --- Chapter 7: regularization ---
+
+def _chapter_7_histograms():
+    edges = tuple(np.linspace(-6, 6, 61).tolist())
+    histograms = {"lr": 0.5, "without batch norm": {}, "with batch norm": {}}
+    for epoch in (0, 5, 20):
+        for k, name in enumerate(("without batch norm", "with batch norm")):
+            counts = np.exp(-0.5 * (np.linspace(-6, 6, 60) / (1 + epoch / 10 + k)) ** 2)
+            histograms[name][epoch] = (counts.tolist(), 0.1 * epoch, 1.0 + epoch / 10)
+    return histograms, edges
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+@pytest.mark.parametrize("weight_decay", [0.0, 3.0])
+def test_regularization_curves_draw_the_stored_run_and_mark_its_lowest_validation_loss(
+        dropout, weight_decay):
+    from nnbook.regularization import load_grid
+
+    runs = load_grid()
+    run = runs[(dropout, weight_decay)]
+    fig = plots.regularization_curves(dropout, weight_decay, runs=runs)
+    loss_ax, acc_ax = fig.axes
+    lines = {line.get_label(): line for line in loss_ax.get_lines()}
+    np.testing.assert_allclose(lines["training"].get_ydata(), run["train_loss"])
+    np.testing.assert_allclose(lines["validation"].get_ydata(), run["val_loss"])
+    np.testing.assert_allclose(lines["validation, no regularization"].get_ydata(),
+                               runs[(0.0, 0.0)]["val_loss"])
+    best = np.argmin(run["val_loss"])
+    assert lines["lowest validation loss"].get_xdata()[0] == run["epoch"][best]
+    acc = {line.get_label(): line for line in acc_ax.get_lines()}
+    np.testing.assert_allclose(acc["this setting"].get_ydata(), run["val_accuracy"])
+    assert any(f"p = {dropout:g}, AdamW weight decay λ = {weight_decay:g}" in t.get_text()
+               for t in loss_ax.texts)
+
+
+def test_regularization_curves_reject_a_run_that_was_not_stored():
+    from nnbook.regularization import load_grid
+
+    with pytest.raises(ValueError, match="no stored run"):
+        plots.regularization_curves(0.3, 0.0, runs=load_grid())
+
+
+@pytest.mark.parametrize("epoch", [0, 5, 20])
+def test_batchnorm_histograms_draw_each_panel_scaled_to_its_peak(epoch):
+    histograms, edges = _chapter_7_histograms()
+    fig = plots.batchnorm_histograms(epoch, histograms=histograms, edges=edges)
+    for ax, name in zip(fig.axes, ("without batch norm", "with batch norm")):
+        (steps,) = [p for p in ax.patches if hasattr(p, "get_data")]
+        values = np.asarray(steps.get_data().values)
+        counts = np.asarray(histograms[name][epoch][0])
+        np.testing.assert_allclose(values, counts / counts.max())
+        assert any(f"std {histograms[name][epoch][2]:.2f}" in t.get_text() for t in ax.texts)
+
+
+def test_batchnorm_histograms_reject_an_epoch_that_was_not_recorded():
+    histograms, edges = _chapter_7_histograms()
+    with pytest.raises(ValueError, match="no stored histogram"):
+        plots.batchnorm_histograms(3, histograms=histograms, edges=edges)
+
+
+def test_chapter_7_frames_moved_in_place_equal_fresh_figures(monkeypatch):
+    """Frames drawn by moving one figure (and redrawing only what moves) are byte for byte the
+    frames of fresh calls, at every value of the chapter's sliders."""
+    from nnbook.regularization import load_grid
+    from nnbook.widgets import InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    histograms, edges = _chapter_7_histograms()
+    figures = [
+        (plots.regularization_curves, dict(dropout=Slider([0.0, 0.2, 0.5]),
+                                           weight_decay=Slider([0.0, 0.3, 1.0, 3.0])),
+         {"runs": load_grid()}),
+        (plots.batchnorm_histograms, dict(epoch=Slider([0, 5, 20])),
+         {"histograms": histograms, "edges": edges}),
+    ]
+    for plot, controls, fixed in figures:
+        figure = InteractiveFigure(plot, controls, alt="chapter 7", fixed=fixed, max_bytes=1e9)
+        for position, frame in zip(figure.positions(), figure.frames()):
+            fresh = rasterize(plot(**figure.kwargs_at(position)))
+            assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)

@@ -526,3 +526,157 @@ def test_float32_central_differences_of_sin_miss_1e_minus_6_at_every_power_of_te
         h = 10.0 ** -k
         error = abs(((torch.sin(x + h) - torch.sin(x - h)) / (2 * h)).item() - math.cos(1.0))
         assert error > 1e-6
+
+
+# --- Chapter 7: regularization ---
+
+def _linear_pair(seed=1):
+    torch.manual_seed(seed)
+    a, b = torch.nn.Linear(6, 3), torch.nn.Linear(6, 3)
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+def _steps(model, optimizer, x, y, steps, lam_in_loss=0.0):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        penalty = sum((p ** 2).sum() for p in model.parameters()) / 2
+        loss = torch.nn.functional.cross_entropy(model(x), y) + lam_in_loss * penalty
+        loss.backward()
+        optimizer.step()
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.SGD, torch.optim.Adam])
+def test_weight_decay_of_sgd_and_adam_is_the_l2_penalty_in_the_loss(optimizer):
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 6, generator=g), torch.randint(0, 3, (20,), generator=g)
+    a, b = _linear_pair()
+    lr = 0.1 if optimizer is torch.optim.SGD else 1e-2
+    torch.testing.assert_close(_steps(a, optimizer(a.parameters(), lr=lr), x, y, 25, 0.05),
+                               _steps(b, optimizer(b.parameters(), lr=lr, weight_decay=0.05), x, y, 25))
+
+
+def test_sgd_weight_decay_shrinks_by_one_minus_lr_lambda_but_adams_does_not():
+    w = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))
+    opt = torch.optim.SGD([w], lr=0.1, weight_decay=0.01)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.0, -4.0, 0.01]) * 0.999)
+    for lam in (1e-4, 1e-1):  # Adam's first step moves by about lr, whatever lambda
+        v = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))
+        opt = torch.optim.Adam([v], lr=1e-3, weight_decay=lam)
+        v.grad = torch.zeros(3)
+        opt.step()
+        moved = (v.detach() - torch.tensor([2.0, -4.0, 0.01])).abs()
+        assert (moved > 0.99e-3).all() and (moved < 1.001e-3).all()
+    w = torch.nn.Parameter(torch.tensor([2.0, -4.0, 0.01]))   # AdamW: decoupled, a true shrink
+    opt = torch.optim.AdamW([w], lr=1e-3, weight_decay=1e-1)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([2.0, -4.0, 0.01]) * (1 - 1e-4))
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_scales_survivors_by_one_over_keep_and_keeps_the_mean(p):
+    torch.manual_seed(0)
+    x = torch.rand(400_000) + 0.5
+    out = torch.nn.Dropout(p)(x)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    assert abs((1 - kept.float().mean().item()) - p) < 4 * math.sqrt(p * (1 - p) / len(x))
+    std = math.sqrt(p / (1 - p)) * x.pow(2).mean().sqrt().item()
+    assert abs(out.mean().item() - x.mean().item()) < 4 * std / math.sqrt(len(x))
+    drop = torch.nn.Dropout(p).eval()
+    assert drop(x) is x
+
+
+def test_batch_norm_refuses_one_value_per_channel_only_in_training():
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.BatchNorm1d(4)(torch.randn(1, 4))
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel when training"):
+        torch.nn.BatchNorm1d(4)(torch.randn(1, 4, 1))
+    torch.nn.BatchNorm1d(4)(torch.randn(1, 4, 2))         # 2 values per channel: fine
+    torch.nn.BatchNorm1d(4).eval()(torch.randn(1, 4))
+
+
+def test_batch_norm_running_variance_is_unbiased_and_normalization_biased():
+    torch.manual_seed(0)
+    z = torch.randn(6, 3) * 4 + 1
+    bn = torch.nn.BatchNorm1d(3)
+    y = bn(z)
+    torch.testing.assert_close(y, (z - z.mean(0)) / torch.sqrt(z.var(0, unbiased=False) + 1e-5))
+    torch.testing.assert_close(bn.running_var, 0.9 + 0.1 * z.var(0, unbiased=True))
+    torch.testing.assert_close(bn.running_mean, 0.1 * z.mean(0))
+
+
+def test_weight_decay_reaches_batch_norm_scale_and_biases():
+    bn = torch.nn.BatchNorm1d(3)
+    opt = torch.optim.SGD(bn.parameters(), lr=0.1, weight_decay=0.5)
+    bn.weight.grad, bn.bias.grad = torch.zeros(3), torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(bn.weight.detach(), torch.full((3,), 0.95))
+
+
+def test_inverted_dropout_before_a_linear_output_adds_variance_p_over_1_minus_p_sum_w2h2():
+    torch.manual_seed(0)
+    p, h, w = 0.5, torch.tensor([1.0, 2.0, -1.0, 0.5]), torch.tensor([0.3, -0.2, 0.5, 1.0])
+    outputs = torch.nn.Dropout(p)(h.expand(400_000, 4)) @ w
+    variance = p / (1 - p) * (w ** 2 * h ** 2).sum()
+    torch.testing.assert_close(outputs.var(), variance, rtol=0.02, atol=0)
+    assert abs(outputs.mean() - h @ w) < 4 * (variance / 400_000).sqrt()
+
+
+def test_parameter_groups_keep_biases_and_batch_norm_parameters_from_decaying():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.BatchNorm1d(6), torch.nn.ReLU(),
+                              torch.nn.Linear(6, 2))
+    decay = [q for q in net.parameters() if q.dim() >= 2]
+    no_decay = [q for q in net.parameters() if q.dim() < 2]
+    opt = torch.optim.SGD([{"params": decay, "weight_decay": 0.01},
+                           {"params": no_decay, "weight_decay": 0.0}], lr=0.1)
+    before = [q.detach().clone() for q in net.parameters()]
+    for q in net.parameters():
+        q.grad = torch.zeros_like(q)
+    opt.step()
+    for q, old in zip(net.parameters(), before):
+        if q.dim() >= 2:
+            torch.testing.assert_close(q.detach(), old * (1 - 0.1 * 0.01))
+        else:
+            assert torch.equal(q.detach(), old)
+
+
+def test_batch_norm_output_ignores_the_scale_of_its_input_in_training_mode():
+    torch.manual_seed(0)
+    bn, z = torch.nn.BatchNorm1d(5), torch.randn(50, 5)
+    torch.testing.assert_close(bn(3 * z), bn(z), rtol=0, atol=1e-4)
+
+
+def test_batch_norm_output_spread_is_set_by_gamma_and_beta_in_training_mode():
+    torch.manual_seed(0)
+    bn = torch.nn.BatchNorm1d(64)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5), bn.bias.normal_(0, 0.3)
+    y = bn(torch.randn(500, 64) * 4 + 2)
+    predicted = ((bn.weight ** 2).mean() + bn.bias.var(unbiased=False)).sqrt()
+    torch.testing.assert_close(y.std(), predicted.detach(), rtol=0.01, atol=0)
+
+
+def test_after_a_nonlinear_layer_the_eval_prediction_is_not_the_train_mode_mean():
+    torch.manual_seed(0)
+    h = torch.tensor([1.0, 2.0, -1.0, 0.5])
+    head = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(4, 8), torch.nn.Tanh(),
+                               torch.nn.Linear(8, 1))
+    with torch.no_grad():
+        train = head(h.expand(400_000, 4))
+        head.eval()
+        prediction = head(h).squeeze()
+    assert (prediction - train.mean()).abs() > 20 * train.std() / 400_000 ** 0.5
+
+
+def test_adamw_first_step_on_a_zero_gradient_is_exactly_the_decoupled_shrink():
+    w = torch.nn.Parameter(torch.tensor([0.1, -0.05, 0.12]))
+    opt = torch.optim.AdamW([w], lr=1e-3, weight_decay=3.0)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.tensor([0.1, -0.05, 0.12]) * (1 - 3e-3))

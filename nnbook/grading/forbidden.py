@@ -24,7 +24,7 @@ import torch.nn.functional as TF
 
 import nnbook.functional
 
-__all__ = ["AUTOGRAD", "ForbiddenFunction", "forbidden", "without"]
+__all__ = ["AUTOGRAD", "ForbiddenFunction", "forbidden", "without", "matching", "methods_of"]
 
 #: put this in ``functions`` to refuse autograd itself: ``Tensor.backward``, ``torch.autograd.grad``
 #: (also a copy imported earlier), ``torch.func.grad``/``vjp`` all run through its engine
@@ -37,7 +37,8 @@ class ForbiddenFunction(RuntimeError):
 
 def _qualified(owner, name):
     prefix = {torch.Tensor: "Tensor", TF: "torch.nn.functional", torch._C._nn: "torch._C._nn",
-              nnbook.functional: "nnbook.functional"}.get(owner, getattr(owner, "__name__", "?"))
+              nnbook.functional: "nnbook.functional", torch.ops.aten: "torch.ops.aten"}.get(
+        owner, getattr(owner, "__qualname__", getattr(owner, "__name__", "?")))
     return f"{prefix}.{name}"
 
 
@@ -86,7 +87,8 @@ def forbidden(functions):
                     names["co_qualname"] = _qualified(owner, name)
                 original.__code__ = _refuse_by_code.__code__.replace(**names)
             own = name in vars(owner)
-            saved.append((owner, name, own, getattr(owner, name)))
+            # the raw attribute, so that a staticmethod comes back as a staticmethod
+            saved.append((owner, name, own, vars(owner)[name] if own else getattr(owner, name)))
 
             def refuse(*args, _name=_qualified(owner, name), **kwargs):
                 raise ForbiddenFunction(f"{_name} is not allowed in this question")
@@ -103,6 +105,29 @@ def forbidden(functions):
                 setattr(owner, name, original)
             else:
                 delattr(owner, name)
+
+
+def matching(owner, fragments, names=()):
+    """(owner, name) for every attribute of ``owner`` whose name contains one of ``fragments``.
+
+    ``names`` adds attributes that ``dir`` does not list yet (``torch.ops.aten`` loads its
+    operators on first access); those that do not exist are skipped. So
+    ``matching(torch, ["batch_norm"])`` finds ``torch.batch_norm``, ``torch.native_batch_norm``,
+    ``torch._native_batch_norm_legit`` and the others, whatever this PyTorch version calls them.
+    """
+    found = {name for name in dir(owner) if any(fragment in name for fragment in fragments)}
+    found |= {name for name in names if hasattr(owner, name)}
+    return [(owner, name) for name in sorted(found)]
+
+
+def methods_of(cls):
+    """(cls, name) for every function ``cls`` defines itself, private helpers included.
+
+    Forbidding only ``forward`` leaves the helpers it calls usable; this forbids them all.
+    """
+    return [(cls, name) for name, value in vars(cls).items()
+            if not name.startswith("__") and callable(getattr(cls, name))
+            and (isinstance(value, (staticmethod, classmethod)) or callable(value))]
 
 
 def without(functions, reference):

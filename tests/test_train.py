@@ -1,0 +1,189 @@
+"""nnbook.train (fit, evaluate, EarlyStopping) and nnbook.regularization (Chapter 7's split,
+model and stored dropout × weight-decay grid)."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from nnbook import regularization as reg
+from nnbook.train import EarlyStopping, History, evaluate, fit
+
+
+def _problem(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(40, 5, generator=g)
+    y = (x[:, 0] > 0).long()
+    return x, y
+
+
+def test_fit_equals_the_five_line_loop():
+    x, y = _problem()
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    b = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+    b.load_state_dict(a.state_dict())
+    loss_fn = nn.CrossEntropyLoss()
+    batches = [(x[:20], y[:20]), (x[20:], y[20:])]
+    history = fit(a, loss_fn, torch.optim.SGD(a.parameters(), lr=0.1), batches, epochs=3)
+    opt = torch.optim.SGD(b.parameters(), lr=0.1)
+    losses = []
+    for _ in range(3):
+        total = 0.0
+        for xb, yb in batches:
+            opt.zero_grad()
+            loss = loss_fn(b(xb), yb)
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(yb)
+        losses.append(total / 40)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        torch.testing.assert_close(pa, pb)
+    assert history.train_loss == pytest.approx(losses)
+    assert history.val_loss == [] and history.stopped_epoch == 3 and not a.training
+
+
+def test_evaluate_weights_batches_by_size_restores_the_mode_and_skips_accuracy_for_regression():
+    x, y = _problem()
+    model = nn.Sequential(nn.Linear(5, 2), nn.Dropout(0.5)).train()
+    loss_fn = nn.CrossEntropyLoss()
+    whole = evaluate(model, loss_fn, [(x, y)])
+    parts = evaluate(model, loss_fn, [(x[:10], y[:10]), (x[10:], y[10:])])
+    assert whole == pytest.approx(parts) and model.training
+    with torch.no_grad():
+        model.eval()
+        expected = (model(x).argmax(dim=1) == y).float().mean().item()
+    assert whole[1] == pytest.approx(expected)
+    mse_loss, accuracy = evaluate(nn.Linear(5, 1), nn.MSELoss(), [(x, y.float().unsqueeze(1))])
+    assert mse_loss > 0 and math.isnan(accuracy)
+    with pytest.raises(ValueError, match="no examples"):
+        evaluate(model, loss_fn, [])
+
+
+def test_early_stopping_counts_patience_and_restores_the_best_state():
+    model = nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2, min_delta=0.1)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    assert not stopper.step(1.0, model)          # best
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    assert not stopper.step(0.95, model)         # better by less than min_delta: no improvement
+    assert stopper.step(0.5, model) is False     # improvement resets the count
+    assert stopper.best_epoch == 3
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    assert not stopper.step(0.6, model)
+    assert stopper.step(0.7, model)              # two epochs without improvement: stop
+    stopper.restore(model)
+    assert model.weight.item() == 2.0
+    with pytest.raises(ValueError):
+        EarlyStopping(patience=0)
+    with pytest.raises(RuntimeError):
+        EarlyStopping().restore(model)
+
+
+def test_fit_with_early_stopping_stops_after_patience_and_keeps_the_best_epoch():
+    x, y = _problem()
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 64), nn.ReLU(), nn.Linear(64, 2))
+    # validation labels that disagree with training: the validation loss soon rises
+    stopper = EarlyStopping(patience=3)
+    history = fit(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.05),
+                  [(x[:20], y[:20])], [(x[20:], 1 - y[20:])], epochs=100, early_stopping=stopper)
+    best = min(history.val_loss)
+    assert history.best_epoch == history.val_loss.index(best) + 1
+    assert history.stopped_epoch == history.best_epoch + 3 < 100
+    assert evaluate(model, nn.CrossEntropyLoss(), [(x[20:], 1 - y[20:])])[0] == pytest.approx(best)
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+            [(x, y)], early_stopping=EarlyStopping())
+
+
+def test_history_defaults_are_empty():
+    h = History()
+    assert h.train_loss == h.val_loss == h.val_accuracy == [] and h.best_epoch is None
+
+
+def test_digits_split_sizes_and_disjointness():
+    (xt, yt), (xv, yv), (xs, ys) = reg.digits_split()
+    assert (len(xt), len(xv), len(xs)) == reg.SPLIT_SIZES == (100, 500, 1197)
+    assert xt.min() == 0 and xt.max() == 1
+    rows = torch.cat([xt, xv, xs])
+    assert len(rows) == 1797
+    (xt2, _), _, _ = reg.digits_split()
+    assert torch.equal(xt, xt2)                                        # seeded
+    assert reg.digits_mlp(0.5)[2].p == 0.5
+    assert sum(p.numel() for p in reg.digits_mlp().parameters()) == 85_002
+
+
+def test_the_stored_grid_has_every_run_and_one_run_regenerates_it():
+    runs = reg.load_grid()
+    assert set(runs) == {(p, wd) for p in reg.DROPOUT_RATES for wd in reg.WEIGHT_DECAYS}
+    for run in runs.values():
+        assert run["epoch"] == list(range(reg.EVERY, reg.EPOCHS + 1, reg.EVERY))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)          # as tools/make_regularization_grid.py runs
+    try:
+        fresh = reg.dropout_weight_decay_run(0.2, 1.0, seed=1)
+    finally:
+        torch.set_num_threads(threads)
+    stored = runs[(0.2, 1.0)]
+    for key in ("val_loss", "val_accuracy"):                     # seed 1 is the second stored seed
+        torch.testing.assert_close(torch.tensor(fresh[key]), torch.tensor(stored[key + "_by_seed"][1]),
+                                   rtol=1e-4, atol=1e-4)
+        # the stored curve is the mean of the seeds' curves
+        torch.testing.assert_close(torch.tensor(stored[key]),
+                                   torch.tensor(stored[key + "_by_seed"]).mean(dim=0),
+                                   rtol=0, atol=2e-6)
+
+
+def test_seed_average_averages_curves_and_keeps_each_seed():
+    a = {"epoch": [5, 10], "train_loss": [1.0, 0.5], "val_loss": [2.0, 1.0], "val_accuracy": [0.5, 0.6]}
+    b = {"epoch": [5, 10], "train_loss": [3.0, 0.5], "val_loss": [1.0, 2.0], "val_accuracy": [0.7, 0.8]}
+    run = reg.seed_average([a, b])
+    assert run["train_loss"] == [2.0, 0.5] and run["val_loss"] == [1.5, 1.5]
+    assert run["val_loss_by_seed"] == [[2.0, 1.0], [1.0, 2.0]]
+    assert run["val_accuracy_by_seed"] == [[0.5, 0.6], [0.7, 0.8]]
+
+
+def test_the_grid_uses_adamw_decoupled_decay():
+    """The chapter calls the grid's λ AdamW's decoupled weight decay: the run must use AdamW."""
+    import inspect
+    assert "torch.optim.AdamW(" in inspect.getsource(reg.dropout_weight_decay_run)
+
+
+def test_grid_json_round_trips(tmp_path):
+    grid = {(0.0, 0.0): {"epoch": [5], "train_loss": [0.1234567], "val_loss": [0.5],
+                         "val_accuracy": [0.75], "val_loss_by_seed": [[0.4999999], [0.5]]}}
+    path = tmp_path / "grid.json"
+    path.write_text(reg.grid_to_json(grid))
+    assert reg.load_grid(path) == {(0.0, 0.0): {"epoch": [5], "train_loss": [0.123457],
+                                                "val_loss": [0.5], "val_accuracy": [0.75],
+                                                "val_loss_by_seed": [[0.5], [0.5]]}}
+
+
+def test_the_stored_grid_supports_the_chapters_conclusions():
+    """Chapter 7's claims about the grid: λ = 3 stops the late climb, dropout moves the lowest
+    point later, the lowest best-epoch loss is p = 0.2 with λ = 3, and no setting gains a point of
+    validation accuracy over the unregularized network."""
+    runs = reg.load_grid()
+
+    def best_epoch(p, wd):
+        losses, accs = [], []
+        for vl, va in zip(runs[(p, wd)]["val_loss_by_seed"], runs[(p, wd)]["val_accuracy_by_seed"]):
+            k = vl.index(min(vl))
+            losses.append(vl[k]), accs.append(va[k])
+        return sum(losses) / len(losses), sum(accs) / len(accs)
+
+    plain, strong = runs[(0.0, 0.0)], runs[(0.0, 3.0)]
+    assert strong["val_loss"][-1] - min(strong["val_loss"]) < 0.005
+    assert plain["val_loss"][-1] - min(plain["val_loss"]) > 0.05
+    dropout = runs[(0.5, 0.0)]
+    assert (dropout["epoch"][dropout["val_loss"].index(min(dropout["val_loss"]))]
+            > plain["epoch"][plain["val_loss"].index(min(plain["val_loss"]))])
+    best = {key: best_epoch(*key) for key in runs}
+    assert min(best, key=lambda key: best[key][0]) == (0.2, 3.0)
+    assert max(acc for _, acc in best.values()) - best[(0.0, 0.0)][1] < 0.01
+    assert max(r["val_accuracy"][-1] for r in runs.values()) - plain["val_accuracy"][-1] < 0.01

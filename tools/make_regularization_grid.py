@@ -1,0 +1,33 @@
+"""Regenerate nnbook/data/regularization_grid.json: Chapter 7's dropout × weight-decay runs.
+
+    python tools/make_regularization_grid.py          # write the file (about one and a half minutes)
+    python tools/make_regularization_grid.py --check  # exit 1 if the stored file differs
+
+The runs are nnbook.regularization.dropout_weight_decay_grid(): stored so that the chapter's
+interactive figure answers at once and the chapter executes in seconds.
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+
+from nnbook.regularization import _GRID_FILE, dropout_weight_decay_grid, grid_to_json
+
+PATH = Path(__file__).resolve().parents[1] / "nnbook" / "data" / _GRID_FILE
+
+
+def main(argv):
+    torch.set_num_threads(1)  # as the chapter runs; tiny networks are fastest on one thread
+    text = grid_to_json(dropout_weight_decay_grid())
+    if "--check" in argv:
+        same = PATH.read_text() == text
+        print("up to date" if same else f"{PATH} differs from a fresh run")
+        return 0 if same else 1
+    PATH.write_text(text)
+    print(f"wrote {PATH} ({len(text):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
