@@ -10,6 +10,9 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.optim``          hand-written optimizers and learning-rate schedulers
 ``nnbook.backprop``       backpropagation by hand, finite-difference gradient checks
 ``nnbook.probes``         measurements inside a network: gradient norms per layer, dead units
+``nnbook.depth``          per-layer statistics of deep stacks under each initializer
+``nnbook.data``           datasets that load offline: digits, a phone-price table, MNIST
+``nnbook.summary``        a model summary: layers, output shapes, parameter counts
 ``nnbook.plots``          pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``        ipywidgets wiring of the plotting functions
 ``nnbook.grading``        public checks for students, the grader for instructors
@@ -27,7 +30,7 @@ __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
-    "probes",
+    "probes", "depth", "data", "summary",
 }
 
 

@@ -68,3 +68,13 @@ def test_stored_outputs_hold_no_volatile_text(path):
     text = json.dumps([c.get("outputs", []) for c in nbformat.read(path, as_version=4).cells])
     for volatile in (" at 0x", "/root/", "/work/", "/tmp/", "it/s]", "Kernel died"):
         assert volatile not in text, f"{path.name} stores volatile output containing {volatile!r}"
+
+
+@pytest.mark.parametrize("path", ALL, ids=ids(ALL))
+def test_no_notebook_speaks_of_the_authors_source_notes(path):
+    """The book was planned from private notes; a reader never saw them, so the text names what
+    it means (the data, the mistake) instead of pointing at "the seed notes"."""
+    cells = nbformat.read(path, as_version=4).cells
+    text = " ".join(c.source for c in cells).lower()
+    for phrase in ("seed note", "seed document", "source notes", "another seed"):
+        assert phrase not in text, f"{path.name} mentions {phrase!r}: say what is meant instead"

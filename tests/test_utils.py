@@ -43,3 +43,14 @@ def test_submodules_load_lazily():
     assert nnbook.plots.neuron_output_map is not None
     with pytest.raises(AttributeError):
         nnbook.no_such_module
+
+
+def test_every_submodule_is_listed_and_reachable_after_a_bare_import():
+    """nnbook's docstring table and its lazy ``nnbook.X`` access cover every public submodule."""
+    import pkgutil
+
+    import nnbook
+    names = {m.name for m in pkgutil.iter_modules(nnbook.__path__) if not m.name.startswith("_")}
+    assert names <= set(nnbook._SUBMODULES), f"not reachable as nnbook.X: {names - nnbook._SUBMODULES}"
+    unlisted = {name for name in names - {"utils"} if f"``nnbook.{name}``" not in nnbook.__doc__}
+    assert not unlisted, f"nnbook's docstring table lacks {sorted(unlisted)}"

@@ -15,7 +15,6 @@ load; a missing, truncated or altered file raises :class:`DatasetError` saying w
 """
 
 import gzip
-import hashlib
 import io
 from importlib import resources
 from pathlib import Path
@@ -24,14 +23,11 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from nnbook.data._files import DatasetError, check_digest, read_bytes
+
 __all__ = ["DatasetError", "Digits", "load_digits", "DIGITS_SHA256"]
 
 DIGITS_SHA256 = "09f66e6debdee2cd2b5ae59e0d6abbb73fc2b0e0185d2e1957e9ebb51e23aa22"
-_DIGITS_SHAPE = (1797, 65)  # 64 pixels, then the label
-
-
-class DatasetError(RuntimeError):
-    """A dataset file is missing, corrupt or not what its loader expects."""
 
 
 class Digits(NamedTuple):
@@ -57,25 +53,16 @@ def load_digits(path=None, *, sha256=DIGITS_SHA256):
     else:
         source = Path(path)
         name = str(source)
-    try:
-        raw = source.read_bytes()
-    except FileNotFoundError:
-        hint = (" (the installed nnbook is incomplete: reinstall it)" if path is None
-                else "; call load_digits() without a path for the copy inside nnbook")
-        raise DatasetError(f"digits file not found: {name}{hint}") from None
-    except IsADirectoryError:
-        raise DatasetError(f"{name} is a folder, not a digits file") from None
-    if sha256 is not None:
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != sha256:
-            raise DatasetError(f"{name} is corrupt or not the digits file: its SHA-256 is "
-                               f"{digest}, expected {sha256}")
+    hint = (" (the installed nnbook is incomplete: reinstall it)" if path is None
+            else "; call load_digits() without a path for the copy inside nnbook")
+    raw = read_bytes(source, name, "a digits file", hint)
+    check_digest(raw, name, sha256, "sha256", "the digits file")
     try:
         text = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
         table = np.loadtxt(io.BytesIO(text), delimiter=",", ndmin=2)
     except (OSError, EOFError, ValueError) as error:
         raise DatasetError(f"{name} cannot be read as a digits CSV: {error}") from None
-    if table.shape[1:] != _DIGITS_SHAPE[1:]:
+    if table.shape[1] != 65:
         raise DatasetError(f"{name} has {table.shape[1]} columns per line; a digits file has 65 "
                            "(64 grey levels, then the label)")
     labels = table[:, -1]
@@ -83,3 +70,14 @@ def load_digits(path=None, *, sha256=DIGITS_SHA256):
         raise DatasetError(f"{name} has labels outside the digits 0-9")
     return Digits(images=torch.from_numpy(table[:, :-1]).float(),
                   target=torch.from_numpy(labels).long())
+
+
+# The phone-price table (Chapter 8) and MNIST (Chapter 9) live in their own modules.
+from nnbook.data.phones import (PHONE_COLUMNS, PHONE_FEATURES, PHONE_WEIGHTS,  # noqa: E402
+                                PHONES_SHA256, load_phones, make_phones)
+
+__all__ += ["PHONE_COLUMNS", "PHONE_FEATURES", "PHONE_WEIGHTS", "PHONES_SHA256", "load_phones",
+            "make_phones"]
+from nnbook.data.mnist import MNIST, MNIST_MD5, load_mnist, read_idx, write_idx  # noqa: E402
+
+__all__ += ["MNIST", "MNIST_MD5", "load_mnist", "read_idx", "write_idx"]

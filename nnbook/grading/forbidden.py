@@ -17,13 +17,18 @@ torch.logsumexp is not allowed in this question
 """
 
 import contextlib
+import types
 
 import torch
 import torch.nn.functional as TF
 
 import nnbook.functional
 
-__all__ = ["ForbiddenFunction", "forbidden", "without"]
+__all__ = ["AUTOGRAD", "ForbiddenFunction", "forbidden", "without"]
+
+#: put this in ``functions`` to refuse autograd itself: ``Tensor.backward``, ``torch.autograd.grad``
+#: (also a copy imported earlier), ``torch.func.grad``/``vjp`` all run through its engine
+AUTOGRAD = "autograd engine"
 
 
 class ForbiddenFunction(RuntimeError):
@@ -36,12 +41,50 @@ def _qualified(owner, name):
     return f"{prefix}.{name}"
 
 
+class _RefusingEngine:
+    """Stands in for autograd's C++ engine: every method raises ForbiddenFunction."""
+
+    def __getattr__(self, name):
+        def refuse(*args, **kwargs):
+            raise ForbiddenFunction("autograd is not allowed in this question")
+        return refuse
+
+
+def _refuse_by_code(*args, **kwargs):
+    # runs as the forbidden function's own code, so copies imported earlier refuse too
+    # (it runs with the forbidden function's globals, so it names nothing of this module's)
+    from nnbook.grading.forbidden import ForbiddenFunction
+    code = __import__("sys")._getframe().f_code
+    name = getattr(code, "co_qualname", code.co_name)       # co_qualname: Python 3.11 and later
+    raise ForbiddenFunction(f"{name} is not allowed in this question")
+
+
 @contextlib.contextmanager
 def forbidden(functions):
-    """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends."""
+    """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends.
+
+    The entry :data:`AUTOGRAD` replaces autograd's engine (``Variable._execution_engine``). A
+    plain Python function without a closure also has its code swapped, so that a copy bound
+    under another name (``from module import f as g``) refuses as well.
+    """
     saved = []
+    engine = None
+    codes = []
     try:
-        for owner, name in functions:
+        for entry in functions:
+            if entry == AUTOGRAD:
+                if engine is None:
+                    engine = torch.autograd.Variable._execution_engine
+                    torch.autograd.Variable._execution_engine = _RefusingEngine()
+                continue
+            owner, name = entry
+            original = getattr(owner, name)
+            if (isinstance(original, types.FunctionType) and not original.__code__.co_freevars):
+                codes.append((original, original.__code__))
+                names = {"co_name": original.__name__}
+                if hasattr(original.__code__, "co_qualname"):  # Python 3.11 and later
+                    names["co_qualname"] = _qualified(owner, name)
+                original.__code__ = _refuse_by_code.__code__.replace(**names)
             own = name in vars(owner)
             saved.append((owner, name, own, getattr(owner, name)))
 
@@ -51,6 +94,10 @@ def forbidden(functions):
             setattr(owner, name, refuse)
         yield
     finally:
+        for function, code in reversed(codes):
+            function.__code__ = code
+        if engine is not None:
+            torch.autograd.Variable._execution_engine = engine
         for owner, name, own, original in reversed(saved):
             if own:
                 setattr(owner, name, original)
