@@ -205,6 +205,107 @@ def test_answers_that_borrow_torch_optim_fail_every_case():
     assert failures("q4", borrowed_schedule) == len(EX.question("q4").cases)
 
 
+# aliases taken before any check runs: the grader must refuse them too
+from nnbook.optim.adagrad import adagrad as _nnbook_adagrad  # noqa: E402
+from nnbook.optim.adam import adam as _nnbook_adam  # noqa: E402
+from nnbook.optim.sgd import sgd as _nnbook_sgd  # noqa: E402
+from torch.optim import Adagrad as _TorchAdagrad  # noqa: E402
+from torch.optim._functional import adagrad as _functional_adagrad  # noqa: E402
+from torch.optim.adam import adam as _torch_adam  # noqa: E402
+from torch.optim.sgd import sgd as _torch_sgd  # noqa: E402
+from nnbook.optim import Adam as _NnbookAdam  # noqa: E402
+
+
+def _sgd_with(function):
+    def answer(param, grad, buf, lr, momentum, dampening=0.0, weight_decay=0.0, nesterov=False):
+        param, buf = param.clone(), None if buf is None else buf.clone()
+        kwargs = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                      nesterov=nesterov, maximize=False)
+        if function is _torch_sgd:
+            bufs = [buf]
+            function([param], [grad], bufs, **kwargs)
+            return param, bufs[0] if momentum else None
+        return param, function(param, grad, buf, **kwargs)
+    return answer
+
+
+def _adam_with(function):
+    def answer(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+               weight_decay=0.0, decoupled=False):
+        param, m, v = param.clone(), exp_avg.clone(), exp_avg_sq.clone()
+        count = torch.tensor(float(step))
+        kwargs = dict(lr=lr, beta1=betas[0], beta2=betas[1], eps=eps, weight_decay=weight_decay,
+                      amsgrad=False, maximize=False, decoupled_weight_decay=decoupled)
+        if function is _torch_adam:
+            function([param], [grad], [m], [v], [], [count], **kwargs)
+        else:
+            function(param, grad, m, v, None, count, **kwargs)
+        return param, m, v
+    return answer
+
+
+def _adam_class(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                weight_decay=0.0, decoupled=False):
+    p = torch.nn.Parameter(param.clone())
+    opt = _NnbookAdam([p], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                      decoupled_weight_decay=decoupled)
+    opt.state[p] = dict(exp_avg=exp_avg.clone(), exp_avg_sq=exp_avg_sq.clone(),
+                        step=torch.tensor(float(step)))
+    p.grad = grad.clone()
+    opt.step()
+    return p.detach(), opt.state[p]["exp_avg"], opt.state[p]["exp_avg_sq"]
+
+
+def _adagrad_with(function):
+    def answer(param, grads, lr=1e-2, eps=1e-10):
+        param, total, step = param.clone(), torch.zeros_like(param), torch.tensor(0.0)
+        for grad in grads:
+            kwargs = dict(lr=lr, lr_decay=0, weight_decay=0, eps=eps, maximize=False)
+            if function is _functional_adagrad:
+                function([param], [grad], [total], [step], **kwargs)
+            else:
+                function(param, grad, total, step, **kwargs)
+        return param, total
+    return answer
+
+
+def _adagrad_class(param, grads, lr=1e-2, eps=1e-10):
+    p = torch.nn.Parameter(param.clone())
+    opt = _TorchAdagrad([p], lr=lr, eps=eps)
+    for grad in grads:
+        p.grad = grad.clone()
+        opt.step()
+    return p.detach(), opt.state[p]["sum"]
+
+
+@pytest.mark.parametrize("question_id, answer", [
+    ("q1", _sgd_with(_nnbook_sgd)), ("q1", _sgd_with(_torch_sgd)),
+    ("q2", _adam_with(_nnbook_adam)), ("q2", _adam_with(_torch_adam)), ("q2", _adam_class),
+    ("q3", _adagrad_with(_nnbook_adagrad)), ("q3", _adagrad_with(_functional_adagrad)),
+    ("q3", _adagrad_class),
+], ids=["nnbook-sgd", "torch-sgd", "nnbook-adam", "torch-adam", "nnbook-Adam-class",
+        "nnbook-adagrad", "torch-functional-adagrad", "torch-Adagrad-class"])
+def test_answers_that_call_an_alias_imported_earlier_fail(question_id, answer):
+    """Every case but the empty AdaGrad run (which calls nothing) fails for a borrowed function."""
+    cases = EX.question(question_id).cases
+    calls_nothing = sum(1 for case in cases if case.name.startswith("no steps"))
+    assert failures(question_id, answer) == len(cases) - calls_nothing
+
+
+def test_the_aliases_work_outside_the_checks():
+    """The borrowing answers above are right: only the ban makes them fail."""
+    for question_id, answer in (("q1", _sgd_with(_nnbook_sgd)), ("q2", _adam_with(_torch_adam)),
+                                ("q3", _adagrad_class)):
+        question = EX.question(question_id)
+        for case in question.cases:
+            got, want = answer(*case.make_args("cpu")), question.reference(*case.make_args("cpu"))
+            for a, b in zip(got, want):
+                if a is None or b is None:
+                    assert a is b
+                else:
+                    torch.testing.assert_close(a, b)
+
+
 # --------------------------------------------------------------------------- no answer leaks
 
 TRIVIAL = frozenset({"beta1, beta2 = betas", "param = param.clone()"})

@@ -2,13 +2,13 @@
 solutions/06-optimizers.ipynb.
 
 q1 ``sgd_step(param, grad, buf, lr, momentum, dampening,      one step of torch.optim.SGD as a
-   weight_decay, nesterov)``                                   pure function, every option (2 points)
+   weight_decay, nesterov)``                                   pure function, every option (1 point)
 q2 ``adam_step(param, grad, exp_avg, exp_avg_sq, step, lr,     one Adam or AdamW step from its state,
    betas, eps, weight_decay, decoupled)``                      bias correction included (3 points)
 q3 ``adagrad_run(param, grads, lr, eps)``                      AdaGrad over a sequence of gradients
-                                                               (2 points)
+                                                               (1 point)
 q4 ``multistep_lr(base_lr, milestones, gamma, epoch)``         the rate of a multi-step schedule at
-                                                               any epoch, in closed form (1 point)
+                                                               any epoch, in closed form (3 points)
 
 In every question the library code that would do the work (``torch.optim``'s and
 ``nnbook.optim``'s optimizers and update functions, the schedulers in q4) is *forbidden*: while
@@ -34,10 +34,20 @@ from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
 # (owner, attribute name) of the optimizers and update rules no answer may call
+# The functions' code is swapped while an answer runs, so a copy imported earlier under another
+# name refuses too; torch's ``adam`` is a wrapper with a closure (no code swap), so its workers
+# are forbidden as well; the classes' ``step`` refuses for an alias of the class taken earlier.
+_TORCH_FUNCTIONAL = [(importlib.import_module(f"torch.optim.{module}"), f"{prefix}{module}")
+                     for module in ("sgd", "adam", "adagrad")
+                     for prefix in ("", "_single_tensor_", "_multi_tensor_")]
 FORBIDDEN_OPTIMIZERS = (
     [(torch.optim, name) for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop")]
-    + [(importlib.import_module(f"torch.optim.{name}"), name) for name in ("sgd", "adam", "adagrad")]
+    + [(getattr(torch.optim, name), "step") for name in ("SGD", "Adam", "AdamW", "Adagrad")]
+    + _TORCH_FUNCTIONAL
+    + [(importlib.import_module("torch.optim.adam"), "_fused_adam")]
+    + [(importlib.import_module("torch.optim._functional"), name) for name in ("sgd", "adam", "adagrad")]
     + [(nnbook.optim, name) for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop")]
+    + [(getattr(nnbook.optim, name), "step") for name in ("SGD", "Adam", "AdamW", "Adagrad")]
     + [(nnbook.optim.sgd, "sgd"), (nnbook.optim.adam, "adam"), (nnbook.optim.adagrad, "adagrad")]
 )
 FORBIDDEN_SCHEDULERS = [(module, name) for module in (torch.optim.lr_scheduler,
@@ -74,11 +84,11 @@ def _sgd_case(name, seed, shape=(3, 4), *, first=False, public=False, dtype=torc
 Q1 = Question(
     id="q1", answer="sgd_step",
     args=("param", "grad", "buf", "lr", "momentum", "dampening", "weight_decay", "nesterov"),
-    returns=("param", "buf"), reference=sgd_step_reference, points=2,
+    returns=("param", "buf"), reference=sgd_step_reference, points=1,
     call=without(FORBIDDEN_OPTIMIZERS, sgd_step_reference),
     title="One step of SGD in PyTorch's form, with every option",
-    hint="write the order of the operations down from the chapter's equations first: what "
-         "happens to the gradient, then to the buffer, then to the parameter",
+    hint="PyTorch's documentation of torch.optim.SGD lists the operations in order; check "
+         "each special case (first step, momentum 0) against it",
     cases=(
         _sgd_case("first step (no buffer yet), momentum 0.9", 600, first=True, public=True),
         _sgd_case("a later step, momentum 0.9", 610, public=True),
@@ -153,6 +163,12 @@ Q2 = Question(
                    decoupled=True, lr=0.01,
                    hint="in AdamW the decay touches the parameter only, before the Adam step"),
         _adam_case("a zero gradient at step 1", 760, grad_scale=0.0),
+        _adam_case("L2 weight decay 0.5, step 20 (Adam)", 780, steps=20, weight_decay=0.5),
+        _adam_case("decoupled weight decay 0.5, step 20 (AdamW)", 790, steps=20,
+                   weight_decay=0.5, decoupled=True, lr=0.1),
+        _adam_case("L2 weight decay on a tiny gradient (Adam)", 795, steps=1, weight_decay=0.1,
+                   grad_scale=1e-4,
+                   hint="with a tiny gradient, the decay term is most of what Adam divides"),
         _adam_case("float64, a 3-D parameter, step 10", 770, steps=10, shape=(2, 3, 2),
                    dtype=torch.float64),
     ),
@@ -186,7 +202,7 @@ def _adagrad_case(name, seed, steps, shape=(4,), *, public=False, dtype=torch.fl
 
 Q3 = Question(
     id="q3", answer="adagrad_run", args=("param", "grads", "lr", "eps"),
-    returns=("param", "state_sum"), reference=adagrad_run_reference, points=2,
+    returns=("param", "state_sum"), reference=adagrad_run_reference, points=1,
     call=without(FORBIDDEN_OPTIMIZERS, adagrad_run_reference),
     title="AdaGrad over a sequence of gradients",
     hint="keep one accumulator per coordinate and update it before you use it",
@@ -228,7 +244,7 @@ def _lr_case(name, base_lr, milestones, gamma, epoch, *, public=False, hint=""):
 
 Q4 = Question(
     id="q4", answer="multistep_lr", args=("base_lr", "milestones", "gamma", "epoch"),
-    reference=multistep_lr_reference, points=1,
+    reference=multistep_lr_reference, points=3,
     call=without(FORBIDDEN_SCHEDULERS, multistep_lr_reference),
     title="Predict, in closed form: the rate of a multi-step schedule at any epoch",
     hint="count, do not simulate",
@@ -240,7 +256,8 @@ Q4 = Question(
                  hint="which rate does epoch 30 train with: before or after the decay?"),
         _lr_case("one epoch before a milestone", 0.1, [30, 60], 0.1, 29),
         _lr_case("a milestone listed twice", 1.0, [5, 5, 8], 0.5, 6,
-                 hint="the chapter's table says how often a repeated milestone counts"),
+                 hint="build a MultiStepLR with a repeated milestone in a cell of your own and "
+                      "watch the rate"),
         _lr_case("no milestones", 0.01, [], 0.1, 1000),
         _lr_case("gamma above 1: a growing rate", 0.01, [2, 4, 6], 2.0, 5),
     ),
