@@ -153,7 +153,14 @@ def test_adam_with_the_wrong_weight_decay_fails_the_decay_cases():
 
     assert failures("q2", lambda *args: adam(*args)) == 0  # the helper itself is right
 
-    assert failures("q2", always_coupled) == 1 and failures("q2", always_decoupled) == 1
+    def no_decay(param, grad, m, v, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                 weight_decay=0.0, decoupled=False):
+        return adam(param, grad, m, v, step, lr, betas, eps, 0.0, False)
+
+    # 2 AdamW cases and 3 Adam + L2 cases: swapping or ignoring the decay costs
+    # 2, 3 or 5 of the 11 cases (of 3 points)
+    assert failures("q2", always_coupled) == 2 and failures("q2", always_decoupled) == 3
+    assert failures("q2", no_decay) == 5 and len(EX.question("q2").cases) == 11
 
 
 def test_adagrad_that_updates_the_sum_after_the_step_fails():

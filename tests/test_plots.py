@@ -459,3 +459,17 @@ def test_chapter_6_frames_moved_in_place_equal_fresh_figures(plot, controls, mon
     for position, frame in zip(figure.positions(), figure.frames()):
         fresh = rasterize(plot(**figure.kwargs_at(position)))
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+def test_race_claims_hold_only_at_the_stated_rates():
+    def gap(surface, optimizer, beta, lr):
+        f, _, minimum, _, _ = plots.RACE_SURFACES[surface]
+        path = plots.race_trajectory(surface, optimizer, lr, beta)
+        return len(path) - 1, (f(*path[-1]) - f(torch.tensor(minimum[0]),
+                                                  torch.tensor(minimum[1]))).item()
+    quad = "ill-conditioned quadratic"
+    assert 20 * gap(quad, "SGD", 0.9, 0.04)[1] < gap(quad, "SGD", 0.0, 0.04)[1]
+    assert 100 * gap(quad, "SGD", 0.0, 0.08)[1] < gap(quad, "SGD", 0.9, 0.04)[1]
+    assert gap(quad, "Nesterov", 0.9, 0.08)[0] < 100
+    assert gap(quad, "SGD", 0.4026, 0.1336)[1] < 1e-6 * gap(quad, "SGD", 0.0, 2 / 21)[1]
+    assert gap("saddle point", "SGD", 0.0, 0.1)[1] < gap("saddle point", "Adam", 0.9, 0.05)[1]

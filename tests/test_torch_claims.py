@@ -582,3 +582,65 @@ def test_adams_first_step_is_lr_in_every_coordinate():
     w.grad = torch.tensor([1e-3, 0.5, -2.0, 1e3], dtype=torch.float64)
     opt.step()
     torch.testing.assert_close(w.detach(), -1e-3 * w.grad.sign(), rtol=1e-4, atol=0)
+
+
+def test_rmsprop_defaults_to_lr_0_01_and_has_no_bias_correction():
+    import inspect
+    assert inspect.signature(torch.optim.RMSprop).parameters["lr"].default == 1e-2
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.RMSprop([w], lr=1e-3)  # alpha 0.99: the first step is lr / sqrt(0.01)
+    w.grad = torch.tensor([1e-3, 0.5, -2.0], dtype=torch.float64)
+    opt.step()
+    torch.testing.assert_close(w.detach(), -1e-2 * w.grad.sign(), rtol=1e-4, atol=0)
+
+
+def test_adam_with_l2_shrinks_a_gradient_free_weight_smoothly():
+    w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.01, weight_decay=0.01)
+    path = []
+    for t in range(500):
+        w.grad = torch.tensor([10.0 if t % 2 == 0 else -10.0, 0.0], dtype=torch.float64)
+        opt.step()
+        path.append(w[1].item())
+    assert round(path[99], 3) == 0.224 and round(path[199], 3) == 0.016
+    assert all(b < a for a, b in zip(path[:300], path[1:300]))
+    first_negative = next(t + 1 for t, v in enumerate(path) if v < 0)
+    assert first_negative == 353 and max(abs(v) for v in path[352:]) < 3e-6
+
+
+def test_not_every_scheduler_chains_by_multiplying():
+    S = torch.optim.lr_scheduler
+    # LambdaLR overwrites a warm-up's rate
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    S.LinearLR(opt, start_factor=0.1, total_iters=10)
+    S.LambdaLR(opt, lambda t: 1.0)
+    assert math.isclose(opt.param_groups[0]["lr"], 0.1)
+    # a cosine with eta_min > 0 is not a factor: chained with a warm-up, epoch 10 is not the product
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    chained = S.ChainedScheduler([S.LinearLR(opt, start_factor=0.1, total_iters=10),
+                                  S.CosineAnnealingLR(opt, T_max=20, eta_min=0.05)])
+    for _ in range(10):
+        opt.step()
+        chained.step()
+    product = 0.1 * (0.05 / 0.1 + (1 - 0.05 / 0.1) * (1 + math.cos(math.pi * 10 / 20)) / 2)
+    assert not math.isclose(opt.param_groups[0]["lr"], product, rel_tol=1e-6)
+    # SequentialLR runs the warm-up, then the cosine from the full rate
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sequential = S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=10),
+                                      S.CosineAnnealingLR(opt, T_max=90)], milestones=[10])
+    rates = []
+    for _ in range(56):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sequential.step()
+    assert math.isclose(rates[0], 0.01) and math.isclose(rates[10], 0.1)
+    assert math.isclose(rates[55], 0.05)
+
+
+def test_multisteplr_counts_a_repeated_milestone_twice():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, [5, 5, 8], gamma=0.5)
+    for _ in range(6):
+        opt.step()
+        scheduler.step()
+    assert opt.param_groups[0]["lr"] == 0.25
