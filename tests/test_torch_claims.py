@@ -644,3 +644,16 @@ def test_multisteplr_counts_a_repeated_milestone_twice():
         opt.step()
         scheduler.step()
     assert opt.param_groups[0]["lr"] == 0.25
+
+
+def test_amsgrad_divides_the_max_of_the_raw_v_by_the_current_bias_correction():
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=1e-3, amsgrad=True)
+    m = v = v_max = expected = 0.0
+    for t, g in enumerate([10.0, 0.1, 0.1, 0.1], start=1):
+        w.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        v_max = max(v_max, v)
+        expected -= 1e-3 * m / (1 - 0.9**t) / (math.sqrt(v_max / (1 - 0.999**t)) + 1e-8)
+    assert math.isclose(w.item(), expected, rel_tol=1e-10)
