@@ -270,6 +270,28 @@ CASES["computational_graph"] = [
 ]
 
 
+# --- Chapter 6: optimizers and learning-rate decay ---
+CASES["optimizer_race"] = [
+    ("quadratic, Adam (default)", dict()),
+    ("Rosenbrock, SGD, lr x 2, momentum 0.9", dict(surface="Rosenbrock valley", optimizer="SGD",
+                                                   lr_scale=2.0)),
+    ("saddle, Nesterov, lr x 2 (diverges)", dict(surface="saddle point", optimizer="Nesterov",
+                                                 lr_scale=2.0)),
+]
+CASES["lr_schedule_explorer"] = [
+    ("cosine (default)", dict()),
+    ("multi-step after a 10-epoch warm-up", dict(schedule="multi-step", warmup=10)),
+]
+# Chapter 6's two interactive figures; keep in step with chapters/06-optimizers.ipynb.
+GRIDS["optimizer_race 3x4x3x2"] = (plots.optimizer_race, dict(
+    surface=Dropdown(list(plots.RACE_SURFACES), default="ill-conditioned quadratic"),
+    optimizer=Dropdown(list(plots.RACE_OPTIMIZERS), default="SGD"),
+    lr_scale=Slider([0.5, 1.0, 2.0], default=1.0), beta=Slider([0.0, 0.9], default=0.9)))
+GRIDS["lr_schedule_explorer 5x3"] = (plots.lr_schedule_explorer, dict(
+    schedule=Dropdown(list(plots.SCHEDULES), default="cosine"),
+    warmup=Slider([0, 5, 10], default=0)))
+
+
 # --- Chapter 7: regularization ---
 def _chapter_7_histograms():
     import numpy as np

@@ -1032,6 +1032,209 @@ def computational_graph(x=2.0, w=-1.0, b=3.0, y=1.0, figsize=(7.5, 2.6), dpi=80)
     return fig
 
 
+# --- Chapter 6: optimizers and learning-rate decay ---
+import functools  # noqa: E402  (kept inside this chapter's block)
+
+# race_trajectory and lr_schedule_curve compute what the figures draw; they are not figures, so
+# they stay out of __all__ (which lists the figures that benchmarks/bench_plots.py times).
+__all__ += ["RACE_SURFACES", "RACE_OPTIMIZERS", "optimizer_race", "SCHEDULES",
+            "lr_schedule_explorer"]
+
+
+def _ill_conditioned(x, y):
+    return 0.5 * (x**2 + 20 * y**2)
+
+
+def _rosenbrock(x, y):
+    return (1 - x) ** 2 + 10 * (y - x**2) ** 2
+
+
+def _saddle(x, y):
+    return 0.5 * (x**2 - y**2) + 0.25 * y**4
+
+
+#: name -> (f(x, y), start, minimum, plot window (x0, x1, y0, y1), base learning rates by optimizer)
+RACE_SURFACES = {
+    "ill-conditioned quadratic": (_ill_conditioned, (-4.0, 1.0), (0.0, 0.0), (-4.5, 1.5, -1.5, 1.5),
+                                  dict(SGD=0.04, Nesterov=0.04, RMSprop=0.05, Adam=0.2)),
+    "Rosenbrock valley": (_rosenbrock, (-1.5, 1.5), (1.0, 1.0), (-2.0, 2.0, -0.8, 3.0),
+                          dict(SGD=0.01, Nesterov=0.01, RMSprop=0.02, Adam=0.2)),
+    "saddle point": (_saddle, (-2.0, 0.001), (0.0, 1.0), (-2.5, 1.0, -1.6, 1.6),
+                     dict(SGD=0.05, Nesterov=0.05, RMSprop=0.02, Adam=0.05)),
+}
+RACE_OPTIMIZERS = ("SGD", "Nesterov", "RMSprop", "Adam")
+
+
+def race_trajectory(surface, optimizer, lr, beta=0.0, steps=100):
+    r"""The points :math:`(x_t, y_t)`, :math:`t = 0, \dots,` ``steps``, that ``torch.optim``
+    visits on one of :data:`RACE_SURFACES`, as a ``(steps + 1, 2)`` float64 tensor.
+
+    ``beta`` is the momentum :math:`\mu` of ``SGD``, ``Nesterov`` (plain SGD when 0) and
+    ``RMSprop``, and :math:`\beta_1` of ``Adam`` (with :math:`\beta_2 = 0.999`). A run that
+    diverges stops at its last finite point.
+    """
+    return _race_path(surface, optimizer, float(lr), float(beta), int(steps)).clone()
+
+
+@functools.lru_cache(maxsize=256)  # frames of the figure ask for the same runs again and again
+def _race_path(surface, optimizer, lr, beta, steps):
+    f, start = RACE_SURFACES[surface][:2]
+    if optimizer not in RACE_OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {RACE_OPTIMIZERS}, got {optimizer!r}")
+    if not lr > 0 or not 0 <= beta < 1:
+        raise ValueError(f"need lr > 0 and 0 <= beta < 1, got lr={lr}, beta={beta}")
+    point = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+    make = {"SGD": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta),
+            "Nesterov": lambda p: torch.optim.SGD(p, lr=lr, momentum=beta, nesterov=beta > 0),
+            "RMSprop": lambda p: torch.optim.RMSprop(p, lr=lr, momentum=beta),
+            "Adam": lambda p: torch.optim.Adam(p, lr=lr, betas=(beta, 0.999))}[optimizer]
+    opt = make([point])
+    path = [point.detach().clone()]
+    for _ in range(steps):
+        opt.zero_grad()
+        f(point[0], point[1]).backward()
+        opt.step()
+        if not torch.isfinite(point).all() or point.detach().abs().max() > 1e3:
+            break
+        path.append(point.detach().clone())
+    return torch.stack(path)
+
+
+def _race_build(surface, figsize, dpi):
+    f, start, minimum, (x0, x1, y0, y1), _ = RACE_SURFACES[surface]
+    xs = torch.linspace(x0, x1, 90, dtype=torch.float64)
+    ys = torch.linspace(y0, y1, 70, dtype=torch.float64)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    z = f(gx, gy)
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.09, 0.13, 0.62, 0.75))
+    levels = np.quantile(z.numpy(), np.linspace(0.02, 0.98, 14))
+    ax.contour(xs.numpy(), ys.numpy(), z.numpy(), levels=np.unique(levels), colors="0.75",
+               linewidths=0.7, zorder=1)
+    ax.plot(*start, "ko", ms=5, zorder=2)
+    ax.plot(*minimum, "*", color="C2", ms=11, zorder=2)
+    ax.set(xlim=(x0, x1), ylim=(y0, y1), xlabel="x", ylabel="y")
+    _frame_below(ax)
+    loss_ax = fig.add_axes((0.80, 0.13, 0.18, 0.75))
+    loss_ax.set(yscale="log", xlabel="step", title="f(x, y) − f*", xlim=(0, 100),
+                ylim=(1e-10, 1e3))
+    loss_ax.title.set_fontsize("small")
+    _frame_below(loss_ax)
+    lines = {}
+    for name, colour, width in (("reference", "0.55", 1.2), ("chosen", "C3", 1.8)):
+        lines[name] = (ax.plot([], [], ".-", color=colour, lw=width, ms=2.5, zorder=3)[0],
+                       loss_ax.plot([], [], color=colour, lw=width, zorder=3)[0])
+    title = ax.text(0.5, 0.96, "", transform=fig.transFigure, ha="center", va="center",
+                    fontsize="medium")
+    legend_text = ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize="small", zorder=4)
+    return dict(fig=fig, ax=ax, loss_ax=loss_ax, lines=lines, title=title, legend=legend_text,
+                surface=surface)
+
+
+def _race_moving(state):
+    return [line for pair in state["lines"].values() for line in pair] + [
+        state["title"], state["legend"]]
+
+
+def _race_update(state, optimizer="Adam", lr_scale=1.0, beta=0.9):
+    surface = state["surface"]
+    f, _, minimum, _, base = RACE_SURFACES[surface]
+    lr = base[optimizer] * float(lr_scale)
+    f_min = float(f(torch.tensor(minimum[0]), torch.tensor(minimum[1])))
+    runs = {"reference": race_trajectory(surface, "SGD", base["SGD"], 0.0),
+            "chosen": race_trajectory(surface, optimizer, lr, float(beta))}
+    for name, path in runs.items():
+        gap = (f(path[:, 0], path[:, 1]) - f_min).clamp_min(1e-10)  # the panel's floor
+        path_line, loss_line = state["lines"][name]
+        path_line.set_data(path[:, 0].numpy(), path[:, 1].numpy())
+        loss_line.set_data(np.arange(len(gap)), gap.numpy())
+    chosen_gap = float((f(*runs["chosen"][-1]) - f_min))
+    end = "diverged" if len(runs["chosen"]) < 101 else f"after 100 steps f − f* = {chosen_gap:.2g}"
+    state["title"].set_text(f"{surface}: {optimizer}, lr = {lr:g}, "
+                            f"{'β₁' if optimizer == 'Adam' else 'μ'} = {float(beta):g}  ({end})")
+    state["legend"].set_text(f"grey: plain SGD, lr = {base['SGD']:g}")
+    return state["fig"]
+
+
+def optimizer_race(surface="ill-conditioned quadratic", optimizer="Adam", lr_scale=1.0, beta=0.9,
+                   *, figsize=(8.0, 3.6), dpi=64):
+    r"""An optimizer's first 100 steps on a 2-D surface, against plain SGD (grey).
+
+    The surfaces (:data:`RACE_SURFACES`) are the ill-conditioned quadratic
+    :math:`\tfrac12(x^2 + 20y^2)`, the Rosenbrock valley :math:`(1 - x)^2 + 10(y - x^2)^2` and
+    the saddle :math:`\tfrac12(x^2 - y^2) + \tfrac14 y^4` (a saddle at the origin, minima at
+    :math:`(0, \pm 1)`). The learning rate is ``lr_scale`` times a base rate chosen per surface
+    and optimizer (printed in the title); ``beta`` is the momentum or Adam's :math:`\beta_1`
+    (see :func:`race_trajectory`). Left: the path over the contours; right: :math:`f - f^*`
+    on a log scale from 1e-10 (values below are drawn at 1e-10) to 1e3.
+    """
+    return _race_update(_race_build(surface, figsize, dpi), optimizer, lr_scale, beta)
+
+
+optimizer_race.redraw = Redraw(shape=("surface", "figsize", "dpi"), build=_race_build,
+                               update=_race_update, moving=_race_moving)
+
+
+SCHEDULES = ("constant", "step", "multi-step", "exponential", "cosine")
+
+
+def lr_schedule_curve(schedule, warmup=0, epochs=100, lr=0.1):
+    r"""The learning rate of each of ``epochs`` epochs under ``schedule`` (one of
+    :data:`SCHEDULES`), from ``nnbook.optim.lr_scheduler`` stepped once per epoch.
+
+    step: ×0.5 every 20 epochs; multi-step: ×0.1 at epochs 50 and 75; exponential: ×0.96 per
+    epoch; cosine: from ``lr`` to 0 over ``epochs``. ``warmup > 0`` chains a linear warm-up
+    (``LinearLR`` from 0.1·lr to lr over ``warmup`` epochs) whose factor multiplies the decay's.
+    """
+    from nnbook.optim import SGD, lr_scheduler as S
+
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+    if int(warmup) < 0 or int(epochs) < 1:
+        raise ValueError(f"need warmup >= 0 and epochs >= 1, got {warmup}, {epochs}")
+    opt = SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    make = {"constant": lambda: [], "step": lambda: [S.StepLR(opt, 20, 0.5)],
+            "multi-step": lambda: [S.MultiStepLR(opt, [50, 75], 0.1)],
+            "exponential": lambda: [S.ExponentialLR(opt, 0.96)],
+            "cosine": lambda: [S.CosineAnnealingLR(opt, int(epochs))]}[schedule]
+    schedulers = ([S.LinearLR(opt, 0.1, 1.0, int(warmup))] if warmup else []) + make()
+    rates = []
+    for _ in range(int(epochs)):
+        rates.append(opt.param_groups[0]["lr"])
+        for scheduler in schedulers:
+            scheduler.step()
+    return torch.tensor(rates, dtype=torch.float64)
+
+
+def _schedule_build(figsize, dpi):
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.1, 0.16, 0.86, 0.7))
+    ax.set(xlabel="epoch", ylabel="learning rate", xlim=(0, 100), ylim=(0, 0.105))
+    _frame_below(ax)
+    line = ax.plot([], [], color="C0", lw=2, zorder=3)[0]
+    title = ax.text(0.5, 0.94, "", transform=fig.transFigure, ha="center", va="center")
+    return dict(fig=fig, line=line, title=title)
+
+
+def _schedule_update(state, schedule="cosine", warmup=0):
+    rates = lr_schedule_curve(schedule, warmup)
+    state["line"].set_data(np.arange(len(rates)), rates.numpy())
+    state["title"].set_text(f"{schedule}, warm-up {int(warmup)} epochs: lr at epochs 0, 10, 50, "
+                            f"90 = {rates[0]:.3g}, {rates[10]:.3g}, {rates[50]:.3g}, {rates[90]:.3g}")
+    return state["fig"]
+
+
+def lr_schedule_explorer(schedule="cosine", warmup=0, *, figsize=(7.0, 2.8), dpi=72):
+    r"""The learning rate over 100 epochs for one of :data:`SCHEDULES`, optionally after a
+    linear warm-up of ``warmup`` epochs (see :func:`lr_schedule_curve`)."""
+    return _schedule_update(_schedule_build(figsize, dpi), schedule, warmup)
+
+
+lr_schedule_explorer.redraw = Redraw(shape=("figsize", "dpi"), build=_schedule_build,
+                                     update=_schedule_update,
+                                     moving=lambda state: [state["line"], state["title"]])
+
+
 # --- Chapter 7: regularization ---
 __all__ += ["regularization_curves", "batchnorm_histograms"]
 

@@ -487,6 +487,97 @@ def test_computational_graph_draws_the_chain_rule_values():
     assert "L = d²" in texts and any(t.startswith("∂L") for t in texts)
 
 
+# --- Chapter 6: optimizers and learning-rate decay ---
+
+@pytest.mark.parametrize("surface", list(plots.RACE_SURFACES))
+@pytest.mark.parametrize("optimizer", plots.RACE_OPTIMIZERS)
+@pytest.mark.parametrize("lr_scale, beta", [(0.5, 0.0), (2.0, 0.9)])
+def test_optimizer_race_draws_the_trajectory_it_computes(surface, optimizer, lr_scale, beta):
+    fig = plots.optimizer_race(surface, optimizer, lr_scale, beta)
+    ax, loss_ax = fig.axes
+    base = plots.RACE_SURFACES[surface][4]
+    path = plots.race_trajectory(surface, optimizer, lr_scale * base[optimizer], beta)
+    drawn = [line for line in ax.get_lines() if line.get_color() == "C3"][0]
+    np.testing.assert_allclose(np.asarray(drawn.get_xdata()), path[:, 0].numpy())
+    np.testing.assert_allclose(np.asarray(drawn.get_ydata()), path[:, 1].numpy())
+    title = next(t.get_text() for t in ax.texts if surface in t.get_text())
+    assert f"lr = {lr_scale * base[optimizer]:g}" in title
+    assert ("diverged" in title) == (len(path) < 101)
+
+
+def test_race_trajectory_matches_torch_optim_by_hand():
+    """Plain SGD on the quadratic: x_t = (1 - lr)^t x_0 and y_t = (1 - 20 lr)^t y_0."""
+    path = plots.race_trajectory("ill-conditioned quadratic", "SGD", 0.04, 0.0, steps=10)
+    t = torch.arange(11, dtype=torch.float64)
+    torch.testing.assert_close(path[:, 0], -4.0 * 0.96**t)
+    torch.testing.assert_close(path[:, 1], 1.0 * 0.2**t)
+
+
+def test_race_trajectory_stops_when_it_diverges_and_rejects_bad_input():
+    path = plots.race_trajectory("ill-conditioned quadratic", "SGD", 0.5, 0.0)
+    assert len(path) < 101 and torch.isfinite(path).all()
+    with pytest.raises(ValueError):
+        plots.race_trajectory("ill-conditioned quadratic", "Lion", 0.1)
+    with pytest.raises(ValueError):
+        plots.race_trajectory("ill-conditioned quadratic", "SGD", 0.1, beta=1.0)
+
+
+@pytest.mark.parametrize("schedule", plots.SCHEDULES)
+@pytest.mark.parametrize("warmup", [0, 10])
+def test_lr_schedule_curve_follows_the_closed_forms(schedule, warmup):
+    import math
+
+    rates = plots.lr_schedule_curve(schedule, warmup)
+    t = torch.arange(100, dtype=torch.float64)
+    decay = {"constant": torch.ones(100, dtype=torch.float64), "step": 0.5 ** (t // 20),
+             "multi-step": 0.1 ** ((t >= 50).double() + (t >= 75).double()),
+             "exponential": 0.96**t, "cosine": (1 + torch.cos(math.pi * t / 100)) / 2}[schedule]
+    warm = 0.1 + 0.9 * t.clamp(max=warmup) / warmup if warmup else torch.ones_like(t)
+    torch.testing.assert_close(rates, 0.1 * warm * decay.double(), rtol=1e-10, atol=1e-15)
+    fig = plots.lr_schedule_explorer(schedule, warmup)
+    (line,) = fig.axes[0].get_lines()
+    np.testing.assert_allclose(np.asarray(line.get_ydata()), rates.numpy())
+
+
+def test_lr_schedule_curve_rejects_unknown_schedules():
+    with pytest.raises(ValueError):
+        plots.lr_schedule_curve("one-cycle")
+    with pytest.raises(ValueError):
+        plots.lr_schedule_curve("step", warmup=-1)
+
+
+@pytest.mark.parametrize("plot, controls", [
+    (plots.optimizer_race, dict(optimizer=["SGD", "Adam"], lr_scale=[0.5, 2.0])),
+    (plots.lr_schedule_explorer, dict(schedule=list(plots.SCHEDULES), warmup=[0, 10])),
+])
+def test_chapter_6_frames_moved_in_place_equal_fresh_figures(plot, controls, monkeypatch):
+    """Frames drawn by moving one figure (and redrawing only what moves) are byte for byte the
+    frames of fresh calls."""
+    from nnbook.widgets import Dropdown, InteractiveFigure
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    figure = InteractiveFigure(plot, {name: Dropdown(values) for name, values in controls.items()},
+                               alt="chapter 6", max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plot(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+def test_race_claims_hold_only_at_the_stated_rates():
+    def gap(surface, optimizer, beta, lr):
+        f, _, minimum, _, _ = plots.RACE_SURFACES[surface]
+        path = plots.race_trajectory(surface, optimizer, lr, beta)
+        return len(path) - 1, (f(*path[-1]) - f(torch.tensor(minimum[0]),
+                                                  torch.tensor(minimum[1]))).item()
+    quad = "ill-conditioned quadratic"
+    assert 20 * gap(quad, "SGD", 0.9, 0.04)[1] < gap(quad, "SGD", 0.0, 0.04)[1]
+    assert 100 * gap(quad, "SGD", 0.0, 0.08)[1] < gap(quad, "SGD", 0.9, 0.04)[1]
+    assert gap(quad, "Nesterov", 0.9, 0.08)[0] < 100
+    assert gap(quad, "SGD", 0.4026, 0.1336)[1] < 1e-6 * gap(quad, "SGD", 0.0, 2 / 21)[1]
+    assert gap("saddle point", "SGD", 0.0, 0.1)[1] < gap("saddle point", "Adam", 0.9, 0.05)[1]
+
+
 # --- Chapter 7: regularization ---
 
 def _chapter_7_histograms():

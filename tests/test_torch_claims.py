@@ -528,6 +528,211 @@ def test_float32_central_differences_of_sin_miss_1e_minus_6_at_every_power_of_te
         assert error > 1e-6
 
 
+# --- Chapter 6: optimizers and learning-rate decay ---
+
+def _small_model(dtype=torch.float32):
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).to(dtype)
+
+
+def _one_batch_backward(model, dtype=torch.float32):
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(8, 4, generator=g, dtype=dtype), torch.randint(0, 2, (8,), generator=g)
+    model.zero_grad()
+    nn.functional.cross_entropy(model(x), y).backward()
+
+
+def test_module_conversion_keeps_parameter_objects_so_an_earlier_optimizer_follows():
+    """Module.to/.double() convert parameters in place (overwrite_module_params_on_conversion is
+    off by default): an optimizer built before the conversion holds the converted parameters, and
+    lazily created state (Adam, SGD's buffer) is created in the new dtype."""
+    assert torch.__future__.get_overwrite_module_params_on_conversion() is False
+    for make in (lambda p: torch.optim.Adam(p), lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9)):
+        model = _small_model()
+        weight = model[0].weight
+        opt = make(model.parameters())
+        model.double()
+        assert model[0].weight is weight and weight.dtype == torch.float64
+        assert opt.param_groups[0]["params"][0] is weight
+        _one_batch_backward(model, torch.float64)
+        before = weight.detach().clone()
+        opt.step()
+        assert not torch.equal(before, weight.detach())
+        assert all(t.dtype == torch.float64 for t in opt.state[weight].values() if t.dim() > 0)
+
+
+def test_optimizer_state_created_before_a_conversion_is_not_converted():
+    """Adam's averages from a step taken before .double() stay float32 and its next step raises;
+    AdaGrad creates its sums in the constructor, and they stay float32."""
+    model = _small_model()
+    opt = torch.optim.Adam(model.parameters())
+    _one_batch_backward(model)
+    opt.step()
+    model.double()
+    _one_batch_backward(model, torch.float64)
+    with pytest.raises(RuntimeError):
+        opt.step()
+    model = _small_model()
+    opt = torch.optim.Adagrad(model.parameters())
+    model.double()
+    assert opt.state[model[0].weight]["sum"].dtype == torch.float32
+
+
+def test_overwriting_conversion_leaves_an_earlier_optimizer_with_stale_parameters():
+    model = _small_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    torch.__future__.set_overwrite_module_params_on_conversion(True)
+    try:
+        model.double()
+    finally:
+        torch.__future__.set_overwrite_module_params_on_conversion(False)
+    assert opt.param_groups[0]["params"][0] is not model[0].weight
+
+
+def test_load_state_dict_converts_optimizer_state_to_the_parameters_dtype():
+    model = _small_model()
+    opt = torch.optim.Adam(model.parameters())
+    _one_batch_backward(model)
+    opt.step()
+    saved = opt.state_dict()
+    model.double()
+    opt = torch.optim.Adam(model.parameters())
+    opt.load_state_dict(saved)
+    assert opt.state[model[0].weight]["exp_avg"].dtype == torch.float64
+    _one_batch_backward(model, torch.float64)
+    opt.step()
+
+
+def test_a_scheduler_stepped_before_the_optimizer_warns_and_skips_a_value():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    with pytest.warns(UserWarning, match="before `optimizer.step\\(\\)`"):
+        scheduler.step()
+    assert opt.param_groups[0]["lr"] == 0.05
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw_and_plain_adam_weight_decay_is_not():
+    def run(make):
+        w = torch.ones(3, dtype=torch.float64, requires_grad=True)
+        opt = make([w])
+        for t in range(20):
+            w.grad = torch.tensor([10.0, -0.1, 0.0], dtype=torch.float64) * (-1) ** t
+            opt.step()
+        return w.detach()
+    adamw = run(lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1))
+    torch.testing.assert_close(
+        run(lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+        adamw, rtol=0, atol=0)
+    assert not torch.allclose(run(lambda p: torch.optim.Adam(p, lr=0.01, weight_decay=0.1)), adamw)
+    # a weight without loss gradient shrinks by exactly (1 - lr λ) per AdamW step
+    assert math.isclose(adamw[2].item(), (1 - 0.01 * 0.1) ** 20, rel_tol=1e-12)
+
+
+def test_chained_warmup_and_cosine_multiply_their_factors():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    S = torch.optim.lr_scheduler
+    chained = S.ChainedScheduler([S.LinearLR(opt, start_factor=0.1, total_iters=10),
+                                  S.CosineAnnealingLR(opt, T_max=100)])
+    for t in range(100):
+        expected = 0.1 * (0.1 + 0.9 * min(t, 10) / 10) * (1 + math.cos(math.pi * t / 100)) / 2
+        assert math.isclose(opt.param_groups[0]["lr"], expected, rel_tol=1e-12, abs_tol=1e-15)
+        opt.step()
+        chained.step()
+
+
+def test_adagrad_steps_shrink_as_one_over_root_t_for_a_constant_gradient():
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adagrad([w], lr=0.1)
+    for t in range(1, 401):
+        before = w.item()
+        w.grad = torch.tensor([3.0], dtype=torch.float64)
+        opt.step()
+        assert math.isclose(before - w.item(), 0.1 / math.sqrt(t), rel_tol=1e-6)
+
+
+def test_adams_first_step_is_lr_in_every_coordinate():
+    w = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=1e-3)
+    w.grad = torch.tensor([1e-3, 0.5, -2.0, 1e3], dtype=torch.float64)
+    opt.step()
+    torch.testing.assert_close(w.detach(), -1e-3 * w.grad.sign(), rtol=1e-4, atol=0)
+
+
+def test_rmsprop_defaults_to_lr_0_01_and_has_no_bias_correction():
+    import inspect
+    assert inspect.signature(torch.optim.RMSprop).parameters["lr"].default == 1e-2
+    w = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.RMSprop([w], lr=1e-3)  # alpha 0.99: the first step is lr / sqrt(0.01)
+    w.grad = torch.tensor([1e-3, 0.5, -2.0], dtype=torch.float64)
+    opt.step()
+    torch.testing.assert_close(w.detach(), -1e-2 * w.grad.sign(), rtol=1e-4, atol=0)
+
+
+def test_adam_with_l2_shrinks_a_gradient_free_weight_smoothly():
+    w = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=0.01, weight_decay=0.01)
+    path = []
+    for t in range(500):
+        w.grad = torch.tensor([10.0 if t % 2 == 0 else -10.0, 0.0], dtype=torch.float64)
+        opt.step()
+        path.append(w[1].item())
+    assert round(path[99], 3) == 0.224 and round(path[199], 3) == 0.016
+    assert all(b < a for a, b in zip(path[:300], path[1:300]))
+    first_negative = next(t + 1 for t, v in enumerate(path) if v < 0)
+    assert first_negative == 353 and max(abs(v) for v in path[352:]) < 3e-6
+
+
+def test_not_every_scheduler_chains_by_multiplying():
+    S = torch.optim.lr_scheduler
+    # LambdaLR overwrites a warm-up's rate
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    S.LinearLR(opt, start_factor=0.1, total_iters=10)
+    S.LambdaLR(opt, lambda t: 1.0)
+    assert math.isclose(opt.param_groups[0]["lr"], 0.1)
+    # a cosine with eta_min > 0 is not a factor: chained with a warm-up, epoch 10 is not the product
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    chained = S.ChainedScheduler([S.LinearLR(opt, start_factor=0.1, total_iters=10),
+                                  S.CosineAnnealingLR(opt, T_max=20, eta_min=0.05)])
+    for _ in range(10):
+        opt.step()
+        chained.step()
+    product = 0.1 * (0.05 / 0.1 + (1 - 0.05 / 0.1) * (1 + math.cos(math.pi * 10 / 20)) / 2)
+    assert not math.isclose(opt.param_groups[0]["lr"], product, rel_tol=1e-6)
+    # SequentialLR runs the warm-up, then the cosine from the full rate
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    sequential = S.SequentialLR(opt, [S.LinearLR(opt, start_factor=0.1, total_iters=10),
+                                      S.CosineAnnealingLR(opt, T_max=90)], milestones=[10])
+    rates = []
+    for _ in range(56):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sequential.step()
+    assert math.isclose(rates[0], 0.01) and math.isclose(rates[10], 0.1)
+    assert math.isclose(rates[55], 0.05)
+
+
+def test_multisteplr_counts_a_repeated_milestone_twice():
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(opt, [5, 5, 8], gamma=0.5)
+    for _ in range(6):
+        opt.step()
+        scheduler.step()
+    assert opt.param_groups[0]["lr"] == 0.25
+
+
+def test_amsgrad_divides_the_max_of_the_raw_v_by_the_current_bias_correction():
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=1e-3, amsgrad=True)
+    m = v = v_max = expected = 0.0
+    for t, g in enumerate([10.0, 0.1, 0.1, 0.1], start=1):
+        w.grad = torch.tensor([g], dtype=torch.float64)
+        opt.step()
+        m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+        v_max = max(v_max, v)
+        expected -= 1e-3 * m / (1 - 0.9**t) / (math.sqrt(v_max / (1 - 0.999**t)) + 1e-8)
+    assert math.isclose(w.item(), expected, rel_tol=1e-10)
+
+
 # --- Chapter 7: regularization ---
 
 def _linear_pair(seed=1):
