@@ -53,3 +53,49 @@ def test_a_function_listed_under_two_owners_comes_back_whole():
         with pytest.raises(ForbiddenFunction):
             F.softmax(torch.zeros(2), dim=0)
     assert F.softmax.__code__ is before
+
+
+def test_in_the_grader_an_answer_that_calls_a_reference_answer_scores_nothing(monkeypatch):
+    """The answer keys ship in the package: in the grader, calling one (even under an alias) is
+    refused; the key works again afterwards, and check cells outside the grader are unaffected."""
+    from nnbook.grading import questions, runner
+    from nnbook.grading.sets.ex04_loss_functions import EXERCISE_SET
+    from nnbook.grading.sets.ex04_loss_functions import kl_bits_reference as key
+
+    def honest(p, q):
+        return torch.where(p > 0, p * (p / q).log2(), torch.zeros_like(p)).sum(-1)
+
+    question = EXERCISE_SET.question("q1")
+    assert runner.check_answer(question, lambda p, q: key(p, q)).passed > 0   # a check cell
+    monkeypatch.setattr(questions, "_grading_mode", True)                     # the grader's child
+    cheat = runner.check_answer(question, lambda p, q: key(p, q))
+    assert cheat.passed == 0 and all("ForbiddenFunction" in c.message for c in cheat.cases)
+    fair = runner.check_answer(question, honest)
+    assert fair.passed == len(fair.cases) > 0
+    p = torch.tensor([0.5, 0.5])
+    assert float(key(p, p)) == 0.0                                        # restored afterwards
+    names = {name for _, name in runner.reference_answers()}
+    assert {"kl_bits_reference", "fold_batch_norm_reference", "linear_backward_reference",
+            "sgd_step_reference"} <= names
+
+
+def test_nnbook_grade_gives_nothing_for_answers_imported_from_the_answer_keys(tmp_path):
+    """End to end: a set-4 notebook whose every answer is the grader's own key scores 0."""
+    from pathlib import Path
+
+    import nbformat
+
+    from exercise_set_checks import grade
+
+    root = Path(__file__).resolve().parents[1]
+    notebook = nbformat.read(root / "exercises" / "04-loss-functions.ipynb", 4)
+    keys = ("kl_bits", "cross_entropy_weighted", "bce_with_logits", "smoothing_floor")
+    cell = nbformat.v4.new_code_cell("from nnbook.grading.sets.ex04_loss_functions import (\n" + "".join(
+        f"    {name}_reference as {name},\n" for name in keys) + ")")
+    notebook.cells.append(cell)                          # after the stubs: the keys win
+    path = tmp_path / "cheat.ipynb"
+    nbformat.write(notebook, path)
+    from nnbook.grading.sets.ex04_loss_functions import EXERCISE_SET
+    _, report = grade(tmp_path, path)
+    assert f"Score: 0 / {EXERCISE_SET.max_points:g}" in report, report
+    assert "ForbiddenFunction" in report

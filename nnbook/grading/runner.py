@@ -12,12 +12,16 @@ Two halves, kept apart on purpose:
 The notebook's public check (:func:`check_answer`) simply does both in one process.
 """
 
+import sys
 import traceback
+import types
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import List, Optional
 
 import torch
 
+from nnbook.grading.forbidden import forbidden
 from nnbook.grading.values import compare, encode, owned
 
 __all__ = ["GradingTimeout", "CaseResult", "QuestionResult", "plan", "observe", "judge",
@@ -73,11 +77,43 @@ def plan(question, *, public_only: bool, cuda: bool):
 
 # --------------------------------------------------------------------------- observing
 
+@lru_cache(maxsize=None)
+def reference_answers() -> tuple:
+    """(module, name) of every built-in exercise set's reference answer.
+
+    The answer keys ship inside the package, so a learner could import one and return what it
+    returns. While an answer runs they refuse (:func:`nnbook.grading.forbidden.forbidden`: under
+    every name, also a copy imported in an earlier cell), so calling a key scores nothing.
+    Reading a key's source and copying it is not stopped; that is the honour code's part.
+    """
+    from nnbook.grading.registry import builtin_sets
+    entries = set()
+    for exercise in builtin_sets().values():
+        for question in exercise.questions:
+            reference = question.reference
+            module = sys.modules.get(getattr(reference, "__module__", None) or "")
+            if (isinstance(reference, types.FunctionType) and module is not None
+                    and module.__name__.startswith("nnbook.grading.sets.")
+                    and getattr(module, reference.__name__, None) is reference):
+                entries.add((module, reference.__name__))
+    return tuple(sorted(entries, key=lambda entry: (entry[0].__name__, entry[1])))
+
+
+def _grading() -> bool:
+    from nnbook.grading.questions import in_grading_mode
+    return in_grading_mode()
+
+
 def observe(question, key: str, case, device: str, answer) -> dict:
-    """Call ``answer`` on one case and return what happened, as plain (encoded) data."""
+    """Call ``answer`` on one case and return what happened, as plain (encoded) data.
+
+    In the grader, the built-in sets' reference answers refuse while it runs
+    (:func:`reference_answers`); a notebook's check cells leave them alone (no score there).
+    """
     args = tuple(case.make_args(torch.device(device)))
     try:
-        result = question.run(answer, args)
+        with forbidden(reference_answers() if _grading() else ()):
+            result = question.run(answer, args)
     except (KeyboardInterrupt, GradingTimeout):
         raise
     except BaseException as exc:  # SystemExit too: calling sys.exit in an answer is a wrong answer
