@@ -59,19 +59,20 @@ def test_unweighted_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
 
 @pytest.mark.parametrize("case", range(len(EX.question("q3").cases)))
 def test_the_largest_stable_lr_is_where_gradient_descent_starts_to_diverge(case):
-    """Measured: gradient descent on w^T H w / 2 shrinks w at 0.98 times the reference and grows
-    it at 1.02 times, from a start with a component along every direction."""
-    (h,) = EX.question("q3").cases[case].make_args("cpu")
-    h = h.to(torch.float64)
-    lr = largest_stable_lr_reference(h)
+    """Measured: gradient descent on mean((x @ w)^2) (targets 0) does not grow w at 0.98 times the
+    reference and grows it at 1.02 times, from a start with a component along every direction."""
+    (x,) = EX.question("q3").cases[case].make_args("cpu")
+    x = x.to(torch.float64)
+    lr = largest_stable_lr_reference(x)
 
     def distance(rate, steps=3000):
-        w = torch.linspace(1.0, 2.0, h.shape[0], dtype=torch.float64)
+        w = torch.linspace(1.0, 2.0, x.shape[1], dtype=torch.float64)
         for _ in range(steps):
-            w = w - rate * (h @ w)
+            w = w - rate * (2 / len(x)) * x.T @ (x @ w)
         return w.norm().item()
 
-    assert distance(0.98 * lr) < 1.0 < 1e3 < distance(1.02 * lr)
+    start = torch.linspace(1.0, 2.0, x.shape[1], dtype=torch.float64).norm().item()
+    assert distance(0.98 * lr) <= start * (1 + 1e-9) and distance(1.02 * lr) > 1e3
 
 
 # --------------------------------------------------------------------------- wrong answers fail
@@ -121,32 +122,30 @@ def test_weighted_gradient_with_the_wrong_denominator_fails():
     assert failures("q2", naive_softmax) >= 1       # logits ±1000
 
 
-def test_largest_stable_lr_from_the_diagonal_or_without_the_factor_two_fails():
-    def diagonal(hessian):
-        return 2.0 / hessian.diagonal().max().item()
+def test_largest_stable_lr_without_the_constants_or_from_the_bowl_formula_fails():
+    def x64(x):
+        x = x.double()
+        return x, torch.linalg.eigvalsh(x.T @ x).max().item()
 
-    def one_over(hessian):
-        return 1.0 / torch.linalg.eigvalsh(hessian.double()).max().item()
+    def no_mean(x):                     # forgets the 1/N of the mean
+        return 1.0 / x64(x)[1]
 
-    def smallest(hessian):
-        return 2.0 / torch.linalg.eigvalsh(hessian.double()).min().item()
+    def no_two(x):                      # H = x^T x / N, the factor 2 of the square dropped
+        x, lam = x64(x)
+        return 2 * len(x) / lam
 
+    def chapters_line(x):               # 2 / lambda_max of x^T x, the chapter's line unadapted
+        return 2.0 / x64(x)[1]
+
+    def diagonal(x):                    # the largest diagonal entry of H instead of its top eigenvalue
+        x = x.double()
+        return len(x) / (x * x).sum(dim=0).max().item()
+
+    n_cases = len(EX.question("q3").cases)
+    assert failures("q3", no_two) == n_cases
+    assert failures("q3", chapters_line) == n_cases
+    assert failures("q3", no_mean) >= n_cases - 1          # N = 1: the mean changes nothing
     assert failures("q3", diagonal) >= 3
-    assert failures("q3", one_over) == len(EX.question("q3").cases)
-    assert failures("q3", smallest) >= 4
-
-
-def test_answers_that_call_autograd_fail_every_case():
-    def by_autograd(x, weight, grad_output):
-        return linear_backward_reference(x, weight, grad_output)
-
-    def by_backward(logits, target, weight=None):
-        z = logits.detach().clone().requires_grad_()
-        F.cross_entropy(z, target, weight=weight).backward()
-        return z.grad
-
-    assert failures("q1", by_autograd) == len(EX.question("q1").cases)
-    assert failures("q2", by_backward) == len(EX.question("q2").cases)
 
 
 def test_forbidden_functions_raise_inside_and_are_restored_after():
@@ -169,6 +168,7 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
 
 @pytest.mark.parametrize("giveaway", [
     r"\.T @", r"@ weight", r"reshape", r"sum\(dim=0\)", r"eigen", r"eigvals", r"2 ?/", r"w\.sum",
+    r"x\.T", r"N ?/", r"2/N", r"x\^T x",
     r"one_hot", r"softmax\(", r"flatten",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
@@ -178,7 +178,8 @@ def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
 def test_the_exercise_notebook_states_no_answer_in_its_questions():
     markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells
                          if c.cell_type == "markdown")
-    for giveaway in ["eigen", "2 / ", "2/\\lambda", "G^\\top", "G W", "p - y", "q - y",
+    for giveaway in ["eigen", "2 / ", "2/\\lambda", "G^\\top", "G W", "p - y", "q - y", "x^\\top x",
+                     "N / ", "2/N",
                      "divided by the sum of the weights"]:
         assert giveaway not in markdown, giveaway
 
@@ -224,3 +225,44 @@ def test_the_autograd_engine_and_helper_code_are_restored_after_the_block():
     assert early_bp.loss_and_gradients.__code__ is code
     x = torch.ones(2, requires_grad=True)
     assert early_grad((x * 3).sum(), x)[0].tolist() == [3.0, 3.0]
+
+
+ENGINE_CAPTURED_EARLIER = torch.autograd.Variable._execution_engine   # a cell run before the answer
+
+
+def test_the_second_teachers_routes_around_the_ban_score_nothing():
+    def by_jacfwd(x, weight, grad_output):     # forward mode
+        b = torch.zeros(weight.shape[0], dtype=weight.dtype, device=weight.device)
+        return torch.func.jacfwd(lambda a, w, c: (F.linear(a, w, c) * grad_output).sum(),
+                                 argnums=(0, 1, 2))(x, weight, b)
+
+    def by_grad_fn(x, weight, grad_output):    # a node called without the engine
+        b = torch.zeros(weight.shape[0], dtype=weight.dtype, requires_grad=True)
+        y = F.linear(x.detach().requires_grad_(), weight.detach().requires_grad_(), b)
+        return y.grad_fn(grad_output)
+
+    def by_captured_engine(logits, target, weight=None):
+        z = logits.detach().clone().requires_grad_()
+        loss = F.cross_entropy(z, target, weight=weight)
+        return ENGINE_CAPTURED_EARLIER.run_backward((loss,), (torch.ones_like(loss),), False,
+                                                    False, (z,), False, False)[0]
+
+    def by_aten(logits, target, weight=None):  # ATen's own backward kernels
+        logp = logits.log_softmax(dim=1)
+        total = (weight[target].sum() if weight is not None
+                 else torch.tensor(float(len(target)), dtype=logits.dtype))
+        g = torch.ops.aten.nll_loss_backward(torch.ones((), dtype=logits.dtype), logp, target,
+                                             weight, 1, -100, total)
+        return torch.ops.aten._log_softmax_backward_data(g, logp, 1, logits.dtype)
+
+    assert failures("q1", by_jacfwd) == len(EX.question("q1").cases)
+    assert failures("q1", by_grad_fn) == len(EX.question("q1").cases)
+    assert failures("q2", by_captured_engine) == len(EX.question("q2").cases)
+    assert failures("q2", by_aten) == len(EX.question("q2").cases)
+    # ... and each of them works outside the ban, so it is the ban that stops them
+    x, w, g = torch.randn(4, 3), torch.randn(2, 3), torch.randn(4, 2)
+    torch.testing.assert_close(by_jacfwd(x, w, g)[0], g @ w)
+    z, t = torch.randn(5, 3), torch.tensor([0, 1, 2, 0, 1])
+    torch.testing.assert_close(by_aten(z, t), weighted_cross_entropy_grad_reference(z, t))
+    torch.testing.assert_close(by_captured_engine(z, t),
+                               weighted_cross_entropy_grad_reference(z, t))

@@ -1,8 +1,8 @@
 """Phone prices: a synthetic table with the columns of the public "mobile price classification".
 
-The seed notes of this book train their first tabular classifier on a Kaggle table (Abhishek
-Sharma, *Mobile Price Classification*, 2018): 2,000 phones, 20 specifications each, and a price
-class ``price_range`` from 0 (cheapest) to 3, 500 phones per class. That table cannot be
+A public Kaggle table (Abhishek Sharma, *Mobile Price Classification*, 2018), often used for a
+first tabular classifier, holds 2,000 phones, 20 specifications each, and a price class
+``price_range`` from 0 (cheapest) to 3, 500 phones per class. That table cannot be
 downloaded on the machines that build this book, so the package ships a table with the same
 columns, the same kinds of values and the same class balance, made by :func:`make_phones` from a
 fixed seed. **It is synthetic**: its phones are drawn at random and their price classes follow the

@@ -26,9 +26,54 @@ import nnbook.functional
 
 __all__ = ["AUTOGRAD", "ForbiddenFunction", "forbidden", "without", "matching", "methods_of"]
 
-#: put this in ``functions`` to refuse autograd itself: ``Tensor.backward``, ``torch.autograd.grad``
-#: (also a copy imported earlier), ``torch.func.grad``/``vjp`` all run through its engine
+#: put this in ``functions`` to refuse autograd itself. It replaces the engine that
+#: ``Tensor.backward``, ``torch.autograd.grad`` (also a copy imported earlier) and ``torch.func.grad``/
+#: ``vjp`` run through; it refuses any operation that would save a tensor for a backward pass (so an
+#: engine captured before the block, or a ``grad_fn`` node called directly, finds no graph to run);
+#: and it forbids forward mode (``torch.func.jvp``/``jacfwd``/``hessian``, ``torch.autograd.forward_ad``),
+#: ``torch.autograd.functional`` and ATen's backward kernels (``torch.ops.aten.*_backward*``).
+#: What it cannot stop: a learner who writes the derivative by hand, which is the exercise.
 AUTOGRAD = "autograd engine"
+
+# ATen's backward kernels by name: torch.ops.aten loads an operator on first access, so ``dir``
+# does not list them until something has used them
+_ATEN_BACKWARD = (
+    "nll_loss_backward", "nll_loss2d_backward", "nll_loss_nd_backward", "_log_softmax_backward_data",
+    "_softmax_backward_data", "sigmoid_backward", "tanh_backward", "threshold_backward",
+    "gelu_backward", "elu_backward", "hardtanh_backward", "leaky_relu_backward", "silu_backward",
+    "softplus_backward", "mse_loss_backward", "binary_cross_entropy_backward",
+    "binary_cross_entropy_with_logits_backward", "smooth_l1_loss_backward", "huber_loss_backward",
+    "native_layer_norm_backward", "native_batch_norm_backward", "native_dropout_backward",
+    "embedding_dense_backward", "convolution_backward", "linear_backward", "mkldnn_linear_backward",
+    "mkldnn_linear_backward_input", "mkldnn_linear_backward_weights", "_make_dual", "_unpack_dual",
+    "logsumexp_backward", "log_sigmoid_backward", "mish_backward", "hardsigmoid_backward",
+    "hardswish_backward", "prelu_backward", "_prelu_kernel_backward", "glu_backward",
+    "rrelu_with_noise_backward", "soft_margin_loss_backward", "multilabel_margin_loss_backward",
+    "multi_margin_loss_backward", "l1_loss_backward", "kl_div_backward",
+)
+
+
+def _autograd_functions():
+    """(owner, name) of the routes around the engine that the AUTOGRAD entry also forbids."""
+    import torch.autograd.forward_ad
+    import torch.autograd.functional
+    import torch.func
+    return ([(torch, name) for name in ("_make_dual", "_unpack_dual", "_make_dual_copy",
+                                        "_log_softmax_backward_data", "_softmax_backward_data")
+             if hasattr(torch, name)]
+            + [(torch.autograd.forward_ad, name) for name in ("make_dual", "unpack_dual")]
+            + [(torch.func, name) for name in ("grad", "grad_and_value", "vjp", "jvp", "jacfwd",
+                                               "jacrev", "hessian", "linearize")
+               if hasattr(torch.func, name)]
+            + [(torch.autograd.functional, name) for name in ("vjp", "jvp", "jacobian", "hessian",
+                                                              "vhp", "hvp")]
+            + matching(torch.ops.aten, ["_backward"], names=_ATEN_BACKWARD))
+
+
+def _refuse_saving(tensor):
+    # a pack hook: runs whenever an operation saves a tensor for a backward pass
+    raise ForbiddenFunction("autograd is not allowed in this question (an operation recorded a "
+                            "tensor for a backward pass)")
 
 
 class ForbiddenFunction(RuntimeError):
@@ -64,21 +109,32 @@ def _refuse_by_code(*args, **kwargs):
 def forbidden(functions):
     """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends.
 
-    The entry :data:`AUTOGRAD` replaces autograd's engine (``Variable._execution_engine``). A
+    The entry :data:`AUTOGRAD` replaces autograd's engine (``Variable._execution_engine``), refuses
+    saving tensors for backward (``torch.autograd.graph.saved_tensors_hooks``) and forbids the
+    routes around the engine listed at :data:`AUTOGRAD`; all of it is undone when the block ends,
+    also after an exception. A
     plain Python function without a closure also has its code swapped, so that a copy bound
     under another name (``from module import f as g``) refuses as well.
     """
     saved = []
     engine = None
     codes = []
+    hooks = contextlib.ExitStack()
+    functions = list(functions)
+    if AUTOGRAD in functions:
+        functions += [entry for entry in _autograd_functions() if entry not in functions]
     try:
         for entry in functions:
             if entry == AUTOGRAD:
                 if engine is None:
                     engine = torch.autograd.Variable._execution_engine
                     torch.autograd.Variable._execution_engine = _RefusingEngine()
+                    hooks.enter_context(
+                        torch.autograd.graph.saved_tensors_hooks(_refuse_saving, lambda x: x))
                 continue
             owner, name = entry
+            if any(owner is o and name == n for o, n, _, _ in saved):
+                continue
             original = getattr(owner, name)
             if (isinstance(original, types.FunctionType) and not original.__code__.co_freevars):
                 codes.append((original, original.__code__))
@@ -96,6 +152,7 @@ def forbidden(functions):
             setattr(owner, name, refuse)
         yield
     finally:
+        hooks.close()
         for function, code in reversed(codes):
             function.__code__ = code
         if engine is not None:

@@ -9,13 +9,21 @@ q2 ``weighted_cross_entropy_grad(logits, target,        the gradient of the clas
    weight)``                                            cross-entropy with respect to the logits,
                                                         derived by hand, without autograd
                                                         (2 points)
-q3 ``largest_stable_lr(hessian)``                       predict, then verify: the learning rate
+q3 ``largest_stable_lr(x)``                             predict, then verify: the learning rate
                                                         above which gradient descent diverges on
-                                                        the bowl L(w) = w^T H w / 2 (3 points)
+                                                        the least-squares loss
+                                                        mean((x @ w - y)^2) (3 points)
 
 In q1 and q2 autograd (``torch.autograd.grad``, ``Tensor.backward``, ``torch.autograd.backward``)
 and the book's hand-written passes are *forbidden*: while the learner's answer runs they raise
 :class:`nnbook.grading.forbidden.ForbiddenFunction`. The references run without that restriction.
+The :data:`~nnbook.grading.forbidden.AUTOGRAD` entry also refuses an engine captured in an earlier
+cell, a ``grad_fn`` node called directly (both through refusing any tensor saved for a backward
+pass), forward mode (``torch.func.jvp``/``jacfwd``, ``torch.autograd.forward_ad``), ``torch.func``'s
+other transforms, ``torch.autograd.functional`` and ATen's ``*_backward`` kernels. What the ban
+cannot stop: a learner who reimplements autograd or finite differences by hand (which is doing the
+exercise, or an approximation the float64 tolerances reject), or one who finds a route that is
+not listed. It deters; it does not prove that no shortcut was taken.
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
 only the grader runs (a batch of one, float64, non-contiguous inputs, extra leading dimensions,
@@ -154,46 +162,53 @@ Q2 = Question(
 
 # --------------------------------------------------------------------------- q3: largest_stable_lr
 
-def largest_stable_lr_reference(hessian):
-    """2 / (the largest eigenvalue of H): above it, the component of w along that eigenvector is
-    multiplied by |1 - lr * lambda_max| > 1 at every step (tests/test_exercise_set_05.py measures
-    it by running gradient descent)."""
-    eigenvalues = torch.linalg.eigvalsh(hessian.detach().to(torch.float64).cpu())
-    return 2.0 / eigenvalues.max().item()
+def largest_stable_lr_reference(x):
+    """The learning rate above which gradient descent on L(w) = mean((x @ w - y)^2) diverges.
+
+    L is quadratic in w with Hessian H = (2/N) x^T x, whatever y; along the eigenvector of H with
+    the largest eigenvalue a step multiplies the error by 1 - lr * lambda_max, so the threshold is
+    2 / lambda_max(H) = N / lambda_max(x^T x) (tests/test_exercise_set_05.py measures it by running
+    gradient descent)."""
+    x64 = x.detach().to(torch.float64).cpu()
+    return x64.shape[0] / torch.linalg.eigvalsh(x64.T @ x64).max().item()
 
 
-def _hessian_case(name, make, *, public=False, hint=""):
+def _data_case(name, make, *, public=False, hint=""):
     return Case(name, make, public=public, hint=hint, cuda=False)
 
 
-def _rotated(eigenvalues, angle_seed, dtype=torch.float32):
+def _random_x(n, d, seed, dtype=torch.float32, column_scale=None, transposed=False):
     def make(device):
-        n = len(eigenvalues)
-        q, _ = torch.linalg.qr(randn(angle_seed, n, n, dtype=torch.float64))
-        h = q @ torch.diag(torch.tensor(eigenvalues, dtype=torch.float64)) @ q.T
-        return ((h + h.T) / 2).to(dtype=dtype, device=device),
+        x = (randn(seed, d, n, dtype=dtype).T if transposed else randn(seed, n, d, dtype=dtype))
+        if column_scale is not None:
+            x = x * torch.tensor(column_scale, dtype=dtype)
+        return x.to(device),
     return make
 
 
 Q3 = Question(
-    id="q3", answer="largest_stable_lr", args=("hessian",),
+    id="q3", answer="largest_stable_lr", args=("x",),
     reference=largest_stable_lr_reference, points=3,
-    title="Predict, then verify: the largest learning rate that does not diverge",
-    hint="in coordinates in which this bowl looks like the chapter's, what limits the step? "
-         "Which numbers does that change of coordinates leave unchanged?",
+    title="Predict, then verify: the learning rate above which a least-squares fit diverges",
+    hint="write L as a quadratic in w and find its matrix of second derivatives (watch the "
+         "constants); then use what the chapter found about steps on a quadratic bowl",
     cases=(
-        _hessian_case("the chapter's bowl, curvatures 1 and 10",
-                      lambda device: (tensor([[1.0, 0.0], [0.0, 10.0]], device=device),),
-                      public=True),
-        _hessian_case("a tilted bowl", _rotated([2.0, 5.0], 900), public=True,
-                      hint="the axes of this bowl are not the coordinate axes"),
-        _hessian_case("one parameter: L = 3 w^2", lambda device: (tensor([[6.0]], device=device),),
-                      hint="what is the curvature of 3 w^2?"),
-        _hessian_case("3 x 3, one tiny curvature", _rotated([0.01, 1.0, 4.0], 910)),
-        _hessian_case("float64, 4 x 4, nearly equal curvatures",
-                      _rotated([2.0, 2.1, 2.2, 2.3], 920, torch.float64)),
-        _hessian_case("off-diagonal entries larger than the diagonal's",
-                      lambda device: (tensor([[1.0, 2.0], [2.0, 5.0]], device=device),)),
+        _data_case("one feature: x = (1, 2, 3) as a column",
+                   lambda device: (tensor([[1.0], [2.0], [3.0]], device=device),), public=True,
+                   hint="with one weight, L is a parabola: what is its second derivative?"),
+        _data_case("20 rows, 3 features", _random_x(20, 3, 900), public=True),
+        _data_case("a feature in the thousands", _random_x(30, 3, 905,
+                                                           column_scale=[1.0, 1000.0, 1.0]),
+                   public=True, hint="the chapter's phones: which direction is steepest now?"),
+        _data_case("one row (N = 1)", lambda device: (tensor([[3.0, 4.0]], device=device),),
+                   hint="one row: the loss only changes along one direction of w"),
+        _data_case("two identical columns", lambda device: (
+            tensor([[1.0, 1.0], [2.0, 2.0], [-1.0, -1.0], [0.5, 0.5]], device=device),)),
+        _data_case("float64, 200 rows, 6 features", _random_x(200, 6, 910, torch.float64)),
+        _data_case("x not contiguous (a transposed tensor)", _random_x(12, 4, 915,
+                                                                       transposed=True)),
+        _data_case("correlated features", lambda device: (
+            tensor([[1.0, 0.9], [2.0, 2.1], [3.0, 2.9], [4.0, 4.2]], device=device),)),
     ),
 )
 
