@@ -1,6 +1,6 @@
 """A model summary: each layer's output shape and parameter count, and the totals.
 
-The seed notes print their network with ``torchsummary.summary(model, input_size=(20,))``; that
+Many tutorials print their network with ``torchsummary.summary(model, input_size=(20,))``; that
 package has had no release since 2018. The maintained successor is ``torchinfo`` (its
 ``summary(model, input_size=(1, 20))`` prints a richer table), but the book needs only the three
 columns, so ``nnbook`` has this short helper instead of a new dependency: it works wherever
