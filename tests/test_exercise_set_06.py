@@ -221,6 +221,9 @@ from torch.optim._functional import adagrad as _functional_adagrad  # noqa: E402
 from torch.optim.adam import adam as _torch_adam  # noqa: E402
 from torch.optim.sgd import sgd as _torch_sgd  # noqa: E402
 from nnbook.optim import Adam as _NnbookAdam  # noqa: E402
+from nnbook.optim.lr_scheduler import MultiStepLR as _NnbookMultiStep  # noqa: E402
+from torch.optim.lr_scheduler import MultiStepLR as _TorchMultiStep  # noqa: E402
+from torch.optim.lr_scheduler import LRScheduler as _TorchBase  # noqa: E402
 
 
 def _sgd_with(function):
@@ -283,6 +286,103 @@ def _adagrad_class(param, grads, lr=1e-2, eps=1e-10):
         p.grad = grad.clone()
         opt.step()
     return p.detach(), opt.state[p]["sum"]
+
+
+def _schedule_with(cls):
+    def answer(base_lr, milestones, gamma, epoch):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
+        scheduler = cls(opt, list(milestones), gamma)
+        for _ in range(epoch):
+            opt.step()
+            scheduler.step()
+        return float(opt.param_groups[0]["lr"])
+    return answer
+
+
+def _closed_form_with(cls):
+    """Borrow the class's closed form through a half-built object (no constructor)."""
+    def answer(base_lr, milestones, gamma, epoch):
+        import collections
+        scheduler = object.__new__(cls)
+        scheduler.base_lrs, scheduler.milestones = [base_lr], collections.Counter(milestones)
+        scheduler.gamma, scheduler.last_epoch = gamma, epoch
+        return float(scheduler._get_closed_form_lr()[0])
+    return answer
+
+
+def _fused_sgd(param, grad, buf, lr, momentum, dampening=0.0, weight_decay=0.0, nesterov=False):
+    param = param.clone()
+    first = buf is None
+    bufs = [] if momentum == 0 else [torch.zeros_like(param) if first else buf.clone()]
+    torch._fused_sgd_([param], [grad], bufs, weight_decay=weight_decay, momentum=momentum,
+                      lr=lr, dampening=dampening, nesterov=nesterov, maximize=False,
+                      is_first_step=first)
+    return param, bufs[0] if bufs else None
+
+
+def _fused_adam(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                weight_decay=0.0, decoupled=False):
+    param, m, v = param.clone(), exp_avg.clone(), exp_avg_sq.clone()
+    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+    kernel([param], [grad], [m], [v], [], [torch.tensor(float(step + 1))], lr=lr,
+           beta1=betas[0], beta2=betas[1], weight_decay=weight_decay, eps=eps, amsgrad=False,
+           maximize=False)
+    return param, m, v
+
+
+def _fused_aten_adam(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999),
+                     eps=1e-8, weight_decay=0.0, decoupled=False):
+    param, m, v = param.clone(), exp_avg.clone(), exp_avg_sq.clone()
+    kernel = torch.ops.aten._fused_adamw_ if decoupled else torch.ops.aten._fused_adam_
+    kernel([param], [grad], [m], [v], [], [torch.tensor(float(step + 1))], lr=lr,
+           beta1=betas[0], beta2=betas[1], weight_decay=weight_decay, eps=eps, amsgrad=False,
+           maximize=False)
+    return param, m, v
+
+
+def _fused_adagrad(param, grads, lr=1e-2, eps=1e-10):
+    param, total, step = param.clone(), torch.zeros_like(param), torch.tensor(0.0)
+    for grad in grads:
+        step += 1
+        torch._fused_adagrad_([param], [grad], [total], [step], lr=lr, lr_decay=0.0,
+                              weight_decay=0.0, eps=eps, maximize=False)
+    return param, total
+
+
+@pytest.mark.parametrize("question_id, answer", [
+    ("q4", _schedule_with(_TorchMultiStep)), ("q4", _schedule_with(_NnbookMultiStep)),
+    ("q4", _closed_form_with(_TorchMultiStep)),
+    ("q1", _fused_sgd), ("q2", _fused_adam), ("q2", _fused_aten_adam), ("q3", _fused_adagrad),
+], ids=["torch-MultiStepLR-alias", "nnbook-MultiStepLR-alias", "torch-closed-form",
+        "fused-sgd", "fused-adam", "aten-fused-adam", "fused-adagrad"])
+def test_scheduler_aliases_and_fused_kernels_fail(question_id, answer):
+    """A scheduler class imported earlier under another name, its closed form, and the fused
+    kernels that do a whole optimizer step: each case that calls one fails."""
+    cases = EX.question(question_id).cases
+    calls_nothing = sum(1 for case in cases if case.name.startswith("no steps"))
+    assert failures(question_id, answer) == len(cases) - calls_nothing
+    # right answers outside the check: only the ban makes them fail
+    for case in cases:
+        got, want = answer(*case.make_args("cpu")), EX.question(question_id).reference(
+            *case.make_args("cpu"))
+        for a, b in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            if a is None or b is None:
+                assert a is b
+            else:
+                torch.testing.assert_close(torch.as_tensor(a), torch.as_tensor(b))
+
+
+def test_the_ban_is_lifted_after_each_check():
+    """The schedulers' methods, the optimizers and the fused kernels work again afterwards."""
+    for question_id in ("q1", "q4"):
+        failures(question_id, _fused_sgd if question_id == "q1" else
+                 _schedule_with(_TorchMultiStep))
+    assert _schedule_with(_TorchMultiStep)(0.1, [2], 0.1, 3) == pytest.approx(0.01)
+    assert _schedule_with(_NnbookMultiStep)(0.1, [2], 0.1, 3) == pytest.approx(0.01)
+    assert isinstance(_TorchBase.step, type(_TorchBase.get_last_lr))
+    assert _fused_sgd(torch.ones(2), torch.ones(2), None, 0.1, 0.0)[0].tolist() == \
+        pytest.approx([0.9, 0.9])
 
 
 @pytest.mark.parametrize("question_id, answer", [

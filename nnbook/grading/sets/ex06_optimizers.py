@@ -22,6 +22,7 @@ tensor cases are repeated on the GPU when one is present).
 """
 
 import importlib
+import inspect
 
 import torch
 
@@ -29,7 +30,7 @@ import nnbook.optim
 import nnbook.optim.adagrad
 import nnbook.optim.adam
 import nnbook.optim.sgd
-from nnbook.grading.forbidden import without
+from nnbook.grading.forbidden import matching, methods_of, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
@@ -49,10 +50,30 @@ FORBIDDEN_OPTIMIZERS = (
     + [(nnbook.optim, name) for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop")]
     + [(getattr(nnbook.optim, name), "step") for name in ("SGD", "Adam", "AdamW", "Adagrad")]
     + [(nnbook.optim.sgd, "sgd"), (nnbook.optim.adam, "adam"), (nnbook.optim.adagrad, "adagrad")]
+    # the fused kernels that SGD(fused=True), Adam(fused=True) and the others call: each does a
+    # whole update in one call, reachable as torch._fused_sgd_ and as torch.ops.aten._fused_sgd_
+    + matching(torch, ["_fused_"])
+    + matching(torch.ops.aten, ["_fused_"],
+               names=("_fused_sgd_", "_fused_adam_", "_fused_adamw_", "_fused_adagrad_"))
 )
-FORBIDDEN_SCHEDULERS = [(module, name) for module in (torch.optim.lr_scheduler,
-                                                      nnbook.optim.lr_scheduler)
-                        for name in ("MultiStepLR", "StepLR")]
+
+
+def _scheduler_classes(module):
+    """Every learning-rate scheduler class that ``module`` defines (its base class included)."""
+    return [cls for cls in vars(module).values() if inspect.isclass(cls)
+            and issubclass(cls, (torch.optim.lr_scheduler.LRScheduler,
+                                 nnbook.optim.lr_scheduler.LRScheduler))
+            and cls.__module__ == module.__name__]
+
+
+# the schedulers' names, and every method of every scheduler class: the methods are patched on
+# the class itself, so a class imported earlier under another name refuses as well
+FORBIDDEN_SCHEDULERS = (
+    [(module, name) for module in (torch.optim.lr_scheduler, nnbook.optim.lr_scheduler)
+     for name in ("MultiStepLR", "StepLR")]
+    + [entry for module in (torch.optim.lr_scheduler, nnbook.optim.lr_scheduler)
+       for cls in _scheduler_classes(module) for entry in methods_of(cls)]
+)
 
 
 # --------------------------------------------------------------------------- q1: sgd_step
