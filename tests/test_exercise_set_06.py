@@ -12,8 +12,10 @@ import torch
 
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 from nnbook.grading.sets.ex06_optimizers import EXERCISE_SET as EX
-from nnbook.grading.sets.ex06_optimizers import (adagrad_run_reference, adam_step_reference,
-                                                 multistep_lr_reference, sgd_step_reference)
+from nnbook.grading.sets.ex06_optimizers import (adagrad_run_reference,
+                                                 adagrad_steps_until_reference,
+                                                 adam_step_reference, multistep_lr_reference,
+                                                 sgd_step_reference)
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "06-optimizers.ipynb"
@@ -191,6 +193,66 @@ def test_a_milestone_counted_strictly_or_once_fails():
 
     assert failures("q4", strictly_after) >= 1
     assert failures("q4", unique) == 1
+
+
+def test_the_steps_until_reference_matches_adagrad_run_step_by_step():
+    """On every case small enough to run, the count is where torch.optim.Adagrad's rate first
+    falls to the threshold (checked in float64 one step before and at the count)."""
+    for case in EX.question("q5").cases:
+        state_sum, grad, lr, eps, threshold = case.make_args("cpu")
+        counts = adagrad_steps_until_reference(state_sum, grad, lr, eps, threshold)
+        assert counts.dtype == torch.int64 and counts.shape == grad.shape
+        for s0, g, n in zip(state_sum.double().flatten().tolist(),
+                            grad.double().flatten().tolist(), counts.flatten().tolist()):
+            def rate(steps):
+                return lr / (math.sqrt(s0 + steps * g * g) + eps)
+            if n == -1:
+                assert g == 0 and rate(0) > threshold
+            else:
+                assert rate(n) <= threshold and (n == 0 or rate(n - 1) > threshold)
+    # and torch's Adagrad agrees on a small case, step by step
+    s0, g = torch.tensor([0.0, 50.0, 3.0], dtype=torch.float64), torch.tensor(
+        [1.0, 2.0, 0.5], dtype=torch.float64)
+    counts = adagrad_steps_until_reference(s0, g, 0.1, 1e-10, 0.003).tolist()
+    w = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = torch.optim.Adagrad([w], lr=0.1, eps=1e-10)
+    opt.state[w]["sum"], opt.state[w]["step"] = s0.clone(), torch.tensor(0.0)
+    for n in range(max(counts) + 1):
+        below = (0.1 / (opt.state[w]["sum"].sqrt() + 1e-10) <= 0.003).tolist()
+        assert below == [n >= c for c in counts]
+        w.grad = g.clone()
+        opt.step()
+    assert counts == [1112, 266, 4433]
+
+
+def test_typical_wrong_steps_until_answers_fail():
+    def from_zero(state_sum, grad, lr, eps, threshold):  # forgets the accumulator so far
+        need = max(lr / threshold - eps, 0.0) ** 2
+        n = torch.ceil(need / (grad.double() ** 2))
+        return torch.where(grad == 0, torch.full_like(n, -1.0), n).to(torch.int64)
+
+    def without_eps(state_sum, grad, lr, eps, threshold):
+        return adagrad_steps_until_reference(state_sum, grad, lr, 0.0, threshold)
+
+    def eps_inside_the_root(state_sum, grad, lr, eps, threshold):
+        return adagrad_steps_until_reference(state_sum + eps, grad, lr, 0.0, threshold)
+
+    def floor_not_ceil(state_sum, grad, lr, eps, threshold):
+        n = adagrad_steps_until_reference(state_sum, grad, lr, eps, threshold)
+        return torch.where(n > 0, n - 1, n)
+
+    def float32_loop(state_sum, grad, lr, eps, threshold):  # simulation: cannot reach 4e14
+        s, n = state_sum.clone(), torch.zeros_like(state_sum, dtype=torch.int64)
+        for _ in range(2000):
+            active = lr / (s.sqrt() + eps) > threshold
+            s, n = s + active * grad * grad, n + active.long()
+        return torch.where((lr / (s.sqrt() + eps) > threshold) & (grad == 0), -1, n)
+
+    assert failures("q5", from_zero) >= 3
+    assert failures("q5", without_eps) >= 1
+    assert failures("q5", eps_inside_the_root) >= 1
+    assert failures("q5", floor_not_ceil) >= 5
+    assert failures("q5", float32_loop) >= 5
 
 
 def test_answers_that_borrow_torch_optim_fail_every_case():
@@ -426,6 +488,7 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
 @pytest.mark.parametrize("giveaway", [
     r"step \+ 1", r"1 - beta", r"\*\* *t", r"<= *epoch", r"m <=", r"1 - dampening",
     r"grad \* grad", r"\.sqrt\(\)", r"1 - lr \* weight_decay", r"g\.clone", r"sum\(",
+    r"ceil", r"lr / threshold", r"\*\* *2", r"s0 \+ n",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
     checks.assert_no_giveaway(giveaway, checks.hints_and_stubs(EX, EXERCISE))
