@@ -12,8 +12,10 @@ import torch
 
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 from nnbook.grading.sets.ex06_optimizers import EXERCISE_SET as EX
-from nnbook.grading.sets.ex06_optimizers import (adagrad_run_reference, adam_step_reference,
-                                                 multistep_lr_reference, sgd_step_reference)
+from nnbook.grading.sets.ex06_optimizers import (adagrad_run_reference,
+                                                 adagrad_steps_until_reference,
+                                                 adam_step_reference, multistep_lr_reference,
+                                                 sgd_step_reference)
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "06-optimizers.ipynb"
@@ -193,6 +195,66 @@ def test_a_milestone_counted_strictly_or_once_fails():
     assert failures("q4", unique) == 1
 
 
+def test_the_steps_until_reference_matches_adagrad_run_step_by_step():
+    """On every case small enough to run, the count is where torch.optim.Adagrad's rate first
+    falls to the threshold (checked in float64 one step before and at the count)."""
+    for case in EX.question("q5").cases:
+        state_sum, grad, lr, eps, threshold = case.make_args("cpu")
+        counts = adagrad_steps_until_reference(state_sum, grad, lr, eps, threshold)
+        assert counts.dtype == torch.int64 and counts.shape == grad.shape
+        for s0, g, n in zip(state_sum.double().flatten().tolist(),
+                            grad.double().flatten().tolist(), counts.flatten().tolist()):
+            def rate(steps):
+                return lr / (math.sqrt(s0 + steps * g * g) + eps)
+            if n == -1:
+                assert g == 0 and rate(0) > threshold
+            else:
+                assert rate(n) <= threshold and (n == 0 or rate(n - 1) > threshold)
+    # and torch's Adagrad agrees on a small case, step by step
+    s0, g = torch.tensor([0.0, 50.0, 3.0], dtype=torch.float64), torch.tensor(
+        [1.0, 2.0, 0.5], dtype=torch.float64)
+    counts = adagrad_steps_until_reference(s0, g, 0.1, 1e-10, 0.003).tolist()
+    w = torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))
+    opt = torch.optim.Adagrad([w], lr=0.1, eps=1e-10)
+    opt.state[w]["sum"], opt.state[w]["step"] = s0.clone(), torch.tensor(0.0)
+    for n in range(max(counts) + 1):
+        below = (0.1 / (opt.state[w]["sum"].sqrt() + 1e-10) <= 0.003).tolist()
+        assert below == [n >= c for c in counts]
+        w.grad = g.clone()
+        opt.step()
+    assert counts == [1112, 266, 4433]
+
+
+def test_typical_wrong_steps_until_answers_fail():
+    def from_zero(state_sum, grad, lr, eps, threshold):  # forgets the accumulator so far
+        need = max(lr / threshold - eps, 0.0) ** 2
+        n = torch.ceil(need / (grad.double() ** 2))
+        return torch.where(grad == 0, torch.full_like(n, -1.0), n).to(torch.int64)
+
+    def without_eps(state_sum, grad, lr, eps, threshold):
+        return adagrad_steps_until_reference(state_sum, grad, lr, 0.0, threshold)
+
+    def eps_inside_the_root(state_sum, grad, lr, eps, threshold):
+        return adagrad_steps_until_reference(state_sum + eps, grad, lr, 0.0, threshold)
+
+    def floor_not_ceil(state_sum, grad, lr, eps, threshold):
+        n = adagrad_steps_until_reference(state_sum, grad, lr, eps, threshold)
+        return torch.where(n > 0, n - 1, n)
+
+    def float32_loop(state_sum, grad, lr, eps, threshold):  # simulation: cannot reach 4e14
+        s, n = state_sum.clone(), torch.zeros_like(state_sum, dtype=torch.int64)
+        for _ in range(2000):
+            active = lr / (s.sqrt() + eps) > threshold
+            s, n = s + active * grad * grad, n + active.long()
+        return torch.where((lr / (s.sqrt() + eps) > threshold) & (grad == 0), -1, n)
+
+    assert failures("q5", from_zero) >= 3
+    assert failures("q5", without_eps) >= 1
+    assert failures("q5", eps_inside_the_root) >= 1
+    assert failures("q5", floor_not_ceil) >= 5
+    assert failures("q5", float32_loop) >= 5
+
+
 def test_answers_that_borrow_torch_optim_fail_every_case():
     def borrowed_sgd(param, grad, buf, lr, momentum, dampening=0.0, weight_decay=0.0,
                      nesterov=False):
@@ -221,6 +283,9 @@ from torch.optim._functional import adagrad as _functional_adagrad  # noqa: E402
 from torch.optim.adam import adam as _torch_adam  # noqa: E402
 from torch.optim.sgd import sgd as _torch_sgd  # noqa: E402
 from nnbook.optim import Adam as _NnbookAdam  # noqa: E402
+from nnbook.optim.lr_scheduler import MultiStepLR as _NnbookMultiStep  # noqa: E402
+from torch.optim.lr_scheduler import MultiStepLR as _TorchMultiStep  # noqa: E402
+from torch.optim.lr_scheduler import LRScheduler as _TorchBase  # noqa: E402
 
 
 def _sgd_with(function):
@@ -285,6 +350,103 @@ def _adagrad_class(param, grads, lr=1e-2, eps=1e-10):
     return p.detach(), opt.state[p]["sum"]
 
 
+def _schedule_with(cls):
+    def answer(base_lr, milestones, gamma, epoch):
+        opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr)
+        scheduler = cls(opt, list(milestones), gamma)
+        for _ in range(epoch):
+            opt.step()
+            scheduler.step()
+        return float(opt.param_groups[0]["lr"])
+    return answer
+
+
+def _closed_form_with(cls):
+    """Borrow the class's closed form through a half-built object (no constructor)."""
+    def answer(base_lr, milestones, gamma, epoch):
+        import collections
+        scheduler = object.__new__(cls)
+        scheduler.base_lrs, scheduler.milestones = [base_lr], collections.Counter(milestones)
+        scheduler.gamma, scheduler.last_epoch = gamma, epoch
+        return float(scheduler._get_closed_form_lr()[0])
+    return answer
+
+
+def _fused_sgd(param, grad, buf, lr, momentum, dampening=0.0, weight_decay=0.0, nesterov=False):
+    param = param.clone()
+    first = buf is None
+    bufs = [] if momentum == 0 else [torch.zeros_like(param) if first else buf.clone()]
+    torch._fused_sgd_([param], [grad], bufs, weight_decay=weight_decay, momentum=momentum,
+                      lr=lr, dampening=dampening, nesterov=nesterov, maximize=False,
+                      is_first_step=first)
+    return param, bufs[0] if bufs else None
+
+
+def _fused_adam(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
+                weight_decay=0.0, decoupled=False):
+    param, m, v = param.clone(), exp_avg.clone(), exp_avg_sq.clone()
+    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+    kernel([param], [grad], [m], [v], [], [torch.tensor(float(step + 1))], lr=lr,
+           beta1=betas[0], beta2=betas[1], weight_decay=weight_decay, eps=eps, amsgrad=False,
+           maximize=False)
+    return param, m, v
+
+
+def _fused_aten_adam(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999),
+                     eps=1e-8, weight_decay=0.0, decoupled=False):
+    param, m, v = param.clone(), exp_avg.clone(), exp_avg_sq.clone()
+    kernel = torch.ops.aten._fused_adamw_ if decoupled else torch.ops.aten._fused_adam_
+    kernel([param], [grad], [m], [v], [], [torch.tensor(float(step + 1))], lr=lr,
+           beta1=betas[0], beta2=betas[1], weight_decay=weight_decay, eps=eps, amsgrad=False,
+           maximize=False)
+    return param, m, v
+
+
+def _fused_adagrad(param, grads, lr=1e-2, eps=1e-10):
+    param, total, step = param.clone(), torch.zeros_like(param), torch.tensor(0.0)
+    for grad in grads:
+        step += 1
+        torch._fused_adagrad_([param], [grad], [total], [step], lr=lr, lr_decay=0.0,
+                              weight_decay=0.0, eps=eps, maximize=False)
+    return param, total
+
+
+@pytest.mark.parametrize("question_id, answer", [
+    ("q4", _schedule_with(_TorchMultiStep)), ("q4", _schedule_with(_NnbookMultiStep)),
+    ("q4", _closed_form_with(_TorchMultiStep)),
+    ("q1", _fused_sgd), ("q2", _fused_adam), ("q2", _fused_aten_adam), ("q3", _fused_adagrad),
+], ids=["torch-MultiStepLR-alias", "nnbook-MultiStepLR-alias", "torch-closed-form",
+        "fused-sgd", "fused-adam", "aten-fused-adam", "fused-adagrad"])
+def test_scheduler_aliases_and_fused_kernels_fail(question_id, answer):
+    """A scheduler class imported earlier under another name, its closed form, and the fused
+    kernels that do a whole optimizer step: each case that calls one fails."""
+    cases = EX.question(question_id).cases
+    calls_nothing = sum(1 for case in cases if case.name.startswith("no steps"))
+    assert failures(question_id, answer) == len(cases) - calls_nothing
+    # right answers outside the check: only the ban makes them fail
+    for case in cases:
+        got, want = answer(*case.make_args("cpu")), EX.question(question_id).reference(
+            *case.make_args("cpu"))
+        for a, b in zip(got if isinstance(got, tuple) else (got,),
+                        want if isinstance(want, tuple) else (want,)):
+            if a is None or b is None:
+                assert a is b
+            else:
+                torch.testing.assert_close(torch.as_tensor(a), torch.as_tensor(b))
+
+
+def test_the_ban_is_lifted_after_each_check():
+    """The schedulers' methods, the optimizers and the fused kernels work again afterwards."""
+    for question_id in ("q1", "q4"):
+        failures(question_id, _fused_sgd if question_id == "q1" else
+                 _schedule_with(_TorchMultiStep))
+    assert _schedule_with(_TorchMultiStep)(0.1, [2], 0.1, 3) == pytest.approx(0.01)
+    assert _schedule_with(_NnbookMultiStep)(0.1, [2], 0.1, 3) == pytest.approx(0.01)
+    assert isinstance(_TorchBase.step, type(_TorchBase.get_last_lr))
+    assert _fused_sgd(torch.ones(2), torch.ones(2), None, 0.1, 0.0)[0].tolist() == \
+        pytest.approx([0.9, 0.9])
+
+
 @pytest.mark.parametrize("question_id, answer", [
     ("q1", _sgd_with(_nnbook_sgd)), ("q1", _sgd_with(_torch_sgd)),
     ("q2", _adam_with(_nnbook_adam)), ("q2", _adam_with(_torch_adam)), ("q2", _adam_class),
@@ -326,6 +488,7 @@ def test_no_stub_or_hint_contains_a_line_of_a_solution():
 @pytest.mark.parametrize("giveaway", [
     r"step \+ 1", r"1 - beta", r"\*\* *t", r"<= *epoch", r"m <=", r"1 - dampening",
     r"grad \* grad", r"\.sqrt\(\)", r"1 - lr \* weight_decay", r"g\.clone", r"sum\(",
+    r"ceil", r"lr / threshold", r"\*\* *2", r"s0 \+ n",
 ])
 def test_hints_and_stubs_do_not_state_the_formulas(giveaway):
     checks.assert_no_giveaway(giveaway, checks.hints_and_stubs(EX, EXERCISE))

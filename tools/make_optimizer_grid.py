@@ -1,6 +1,6 @@
 """Regenerate nnbook/data/optimizer_grid.json: Chapter 6's comparison of optimizers on the digits.
 
-    python tools/make_optimizer_grid.py          # write the file (about 10 seconds)
+    python tools/make_optimizer_grid.py          # write the file (60 short runs)
     python tools/make_optimizer_grid.py --check  # exit 1 if the stored file differs
 
 The runs are the chapter's own code: this script executes the cells that define the data, the
@@ -30,7 +30,7 @@ def grid_json():
                          if not line.startswith("%"))  # no IPython magics here
         exec(compile(code, f"{NOTEBOOK.name}:{cell_id}", "exec"), namespace)
     entries = []
-    for name, (_, rates) in namespace["grid"].items():
+    for name, (_, rates) in {**namespace["grid"], **namespace["variants"]}.items():
         for lr in rates:
             losses, accuracy = namespace["run_grid"](name, lr)
             entries.append({"method": name, "lr": lr, "losses": losses.tolist(),

@@ -8,7 +8,11 @@ q2 ``adam_step(param, grad, exp_avg, exp_avg_sq, step, lr,     one Adam or AdamW
 q3 ``adagrad_run(param, grads, lr, eps)``                      AdaGrad over a sequence of gradients
                                                                (1 point)
 q4 ``multistep_lr(base_lr, milestones, gamma, epoch)``         the rate of a multi-step schedule at
-                                                               any epoch, in closed form (3 points)
+                                                               any epoch, in closed form (1 point)
+q5 ``adagrad_steps_until(state_sum, grad, lr, eps,             how many more AdaGrad steps, with a
+   threshold)``                                                steady gradient, until each
+                                                               coordinate's effective rate is at
+                                                               most ``threshold`` (3 points)
 
 In every question the library code that would do the work (``torch.optim``'s and
 ``nnbook.optim``'s optimizers and update functions, the schedulers in q4) is *forbidden*: while
@@ -22,6 +26,7 @@ tensor cases are repeated on the GPU when one is present).
 """
 
 import importlib
+import inspect
 
 import torch
 
@@ -29,7 +34,7 @@ import nnbook.optim
 import nnbook.optim.adagrad
 import nnbook.optim.adam
 import nnbook.optim.sgd
-from nnbook.grading.forbidden import without
+from nnbook.grading.forbidden import matching, methods_of, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
@@ -49,10 +54,30 @@ FORBIDDEN_OPTIMIZERS = (
     + [(nnbook.optim, name) for name in ("SGD", "Adam", "AdamW", "Adagrad", "RMSprop")]
     + [(getattr(nnbook.optim, name), "step") for name in ("SGD", "Adam", "AdamW", "Adagrad")]
     + [(nnbook.optim.sgd, "sgd"), (nnbook.optim.adam, "adam"), (nnbook.optim.adagrad, "adagrad")]
+    # the fused kernels that SGD(fused=True), Adam(fused=True) and the others call: each does a
+    # whole update in one call, reachable as torch._fused_sgd_ and as torch.ops.aten._fused_sgd_
+    + matching(torch, ["_fused_"])
+    + matching(torch.ops.aten, ["_fused_"],
+               names=("_fused_sgd_", "_fused_adam_", "_fused_adamw_", "_fused_adagrad_"))
 )
-FORBIDDEN_SCHEDULERS = [(module, name) for module in (torch.optim.lr_scheduler,
-                                                      nnbook.optim.lr_scheduler)
-                        for name in ("MultiStepLR", "StepLR")]
+
+
+def _scheduler_classes(module):
+    """Every learning-rate scheduler class that ``module`` defines (its base class included)."""
+    return [cls for cls in vars(module).values() if inspect.isclass(cls)
+            and issubclass(cls, (torch.optim.lr_scheduler.LRScheduler,
+                                 nnbook.optim.lr_scheduler.LRScheduler))
+            and cls.__module__ == module.__name__]
+
+
+# the schedulers' names, and every method of every scheduler class: the methods are patched on
+# the class itself, so a class imported earlier under another name refuses as well
+FORBIDDEN_SCHEDULERS = (
+    [(module, name) for module in (torch.optim.lr_scheduler, nnbook.optim.lr_scheduler)
+     for name in ("MultiStepLR", "StepLR")]
+    + [entry for module in (torch.optim.lr_scheduler, nnbook.optim.lr_scheduler)
+       for cls in _scheduler_classes(module) for entry in methods_of(cls)]
+)
 
 
 # --------------------------------------------------------------------------- q1: sgd_step
@@ -244,7 +269,7 @@ def _lr_case(name, base_lr, milestones, gamma, epoch, *, public=False, hint=""):
 
 Q4 = Question(
     id="q4", answer="multistep_lr", args=("base_lr", "milestones", "gamma", "epoch"),
-    reference=multistep_lr_reference, points=3,
+    reference=multistep_lr_reference, points=1,
     call=without(FORBIDDEN_SCHEDULERS, multistep_lr_reference),
     title="Predict, in closed form: the rate of a multi-step schedule at any epoch",
     hint="count, do not simulate",
@@ -264,6 +289,65 @@ Q4 = Question(
 )
 
 
+# --------------------------------------------------------------------------- q5: adagrad_steps_until
+
+def adagrad_steps_until_reference(state_sum, grad, lr, eps, threshold):
+    """Per coordinate, the fewest further AdaGrad steps n >= 0, each with gradient ``grad``,
+    after which the effective rate lr / (sqrt(s) + eps) is at most ``threshold``; -1 if never.
+
+    After n steps the accumulator is s0 + n g^2, and lr / (sqrt(s) + eps) <= threshold exactly
+    when s >= (lr / threshold - eps)^2 (or always, when lr / threshold <= eps); so
+    n = ceil(((lr / threshold - eps)^2 - s0) / g^2), at least 0. Computed in float64.
+    """
+    s0, g2 = state_sum.double(), grad.double() ** 2
+    target = lr / threshold - eps
+    need = max(target, 0.0) ** 2
+    done = s0 >= need
+    count = torch.ceil((need - s0) / torch.where(g2 > 0, g2, torch.ones_like(g2)))
+    count = torch.where(done, torch.zeros_like(count), count)
+    count = torch.where(~done & (g2 == 0), torch.full_like(count, -1.0), count)
+    return count.to(torch.int64).to(state_sum.device)
+
+
+def _until_case(name, seed, *, shape=(4,), public=False, dtype=torch.float32, lr=0.1, eps=1e-10,
+                threshold=0.003, grown=0.0, grad_scale=1.0, zero=None, hint=""):
+    def make_args(device):
+        state_sum = randn(seed, *shape, dtype=dtype, device=device).abs() * grown
+        grad = randn(seed + 1, *shape, dtype=dtype, device=device, scale=grad_scale)
+        if zero is not None:
+            grad = grad.flatten()
+            grad[zero] = 0.0
+            grad = grad.reshape(shape)
+        return state_sum, grad, lr, eps, threshold
+    return Case(name, make_args, public=public, hint=hint)
+
+
+Q5 = Question(
+    id="q5", answer="adagrad_steps_until",
+    args=("state_sum", "grad", "lr", "eps", "threshold"),
+    reference=adagrad_steps_until_reference, points=3,
+    call=without(FORBIDDEN_OPTIMIZERS, adagrad_steps_until_reference),
+    title="Predict when AdaGrad's rate has decayed below a threshold",
+    hint="write the accumulator after n more steps as a function of n, then find the smallest n "
+         "that satisfies the condition, with the chapter's epsilon where AdaGrad puts it",
+    cases=(
+        _until_case("a fresh accumulator", 900, public=True),
+        _until_case("an accumulator that has already grown", 910, grown=200.0, public=True),
+        _until_case("some coordinates already below the threshold", 920, shape=(6,),
+                    grown=3000.0, hint="a coordinate already at or below it needs 0 more steps"),
+        _until_case("a coordinate whose gradient is 0", 930, grown=100.0, zero=[1, 3],
+                    hint="with no gradient the accumulator never grows"),
+        _until_case("a large eps", 940, eps=5.0, lr=1.0, threshold=0.05,
+                    hint="AdaGrad adds eps outside the square root"),
+        _until_case("lr / threshold below eps: no step needed", 950, lr=0.1, eps=1e-3,
+                    threshold=1000.0, zero=[0]),
+        _until_case("float64, a matrix, tiny gradients: up to 4e14 steps", 960, shape=(3, 2),
+                    dtype=torch.float64, lr=1.0, threshold=1e-4, grad_scale=1e-3,
+                    hint="far too many steps to run one by one: count them in closed form"),
+    ),
+)
+
+
 EXERCISE_SET = ExerciseSet(name="06-optimizers",
                            title="The optimizer family and learning-rate decay",
-                           questions=(Q1, Q2, Q3, Q4))
+                           questions=(Q1, Q2, Q3, Q4, Q5))
