@@ -53,3 +53,24 @@ def test_a_function_listed_under_two_owners_comes_back_whole():
         with pytest.raises(ForbiddenFunction):
             F.softmax(torch.zeros(2), dim=0)
     assert F.softmax.__code__ is before
+
+
+# --- Chapter 7: refusing ATen operators at the dispatcher ---
+
+def test_aten_ops_refuses_operators_whatever_python_name_leads_to_them():
+    import torch
+
+    from nnbook.grading.forbidden import AtenOps, ForbiddenFunction, forbidden
+    x = torch.randn(5, 3)
+    with forbidden([AtenOps(["batch_norm"])]):
+        for call in (lambda: torch._C._VariableFunctions.batch_norm(x, None, None, None, None,
+                                                                    True, 0.1, 1e-5, False),
+                     lambda: torch.ops.aten.native_batch_norm(x, None, None, None, None, True,
+                                                              0.1, 1e-5)):
+            try:
+                call()
+                raise AssertionError("expected ForbiddenFunction")
+            except ForbiddenFunction as error:
+                assert "batch_norm" in str(error)
+        assert torch.allclose(x.mean(dim=0), x.sum(dim=0) / 5)    # other operators still run
+    torch._C._VariableFunctions.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, False)
