@@ -885,3 +885,16 @@ def test_adamw_first_step_on_a_zero_gradient_is_exactly_the_decoupled_shrink():
     w.grad = torch.zeros(3)
     opt.step()
     torch.testing.assert_close(w.detach(), torch.tensor([0.1, -0.05, 0.12]) * (1 - 3e-3))
+
+
+# --- Chapter 7: batch norm ignores the scale of the weight matrix before it ---
+
+def test_scaling_the_weight_matrix_before_batch_norm_changes_nothing_in_training_mode():
+    """Chapter 7: W → 3W (bias unchanged) leaves BN(Wx + b) unchanged up to eps, because the
+    batch mean removes b and the batch standard deviation removes the factor 3."""
+    torch.manual_seed(0)
+    bn, linear, x = torch.nn.BatchNorm1d(5), torch.nn.Linear(4, 5), torch.randn(50, 4)
+    out = bn(linear(x))
+    with torch.no_grad():
+        linear.weight *= 3
+    torch.testing.assert_close(bn(linear(x)), out, rtol=0, atol=1e-3)
