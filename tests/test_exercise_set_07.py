@@ -177,6 +177,9 @@ def _private_helpers(x, gamma, beta, running_mean, running_var, momentum=0.1, ep
     return y, layer.running_mean.clone(), layer.running_var.clone()
 
 
+from torch._decomp.decompositions import native_batch_norm as _DECOMPOSED_BATCH_NORM  # noqa: E402
+
+
 def _through(function):
     """An answer that computes y with ``function`` (a library normalization) and the running
     statistics by hand, right: only the forbidding can fail it."""
@@ -209,6 +212,26 @@ def _through(function):
         .reshape(x.shape[1], x.shape[0], -1).transpose(0, 1).reshape(x.shape)),
     ("F.batch_norm without running statistics", lambda x, g, b, eps: torch.nn.functional.batch_norm(
         x, None, None, g, b, True, 0.1, eps)),
+    # the immutable torch._C._VariableFunctions: refused at the dispatcher
+    ("torch._C._VariableFunctions.batch_norm", lambda x, g, b, eps:
+        torch._C._VariableFunctions.batch_norm(x, g, b, None, None, True, 0.1, eps, False)),
+    ("torch._C._VariableFunctions.native_batch_norm", lambda x, g, b, eps:
+        torch._C._VariableFunctions.native_batch_norm(x, g, b, None, None, True, 0.1, eps)[0]),
+    ("torch._C._VariableFunctions._native_batch_norm_legit", lambda x, g, b, eps:
+        torch._C._VariableFunctions._native_batch_norm_legit(x, g, b, True, 0.1, eps)[0]),
+    ("torch._C._VariableFunctions.instance_norm", lambda x, g, b, eps:
+        torch._C._VariableFunctions.instance_norm(
+            x.transpose(0, 1).reshape(1, x.shape[1], -1), g, b, None, None, True, 0.1, eps, False)
+        .reshape(x.shape[1], x.shape[0], -1).transpose(0, 1).reshape(x.shape)),
+    # PyTorch's Python decompositions, through the module and through a copy bound earlier
+    ("torch._decomp.decompositions.native_batch_norm", lambda x, g, b, eps:
+        __import__("torch._decomp.decompositions").\
+        _decomp.decompositions.native_batch_norm(x, g, b, None, None, True, 0.1, eps)[0]),
+    ("torch._decomp.decompositions.native_batch_norm, imported earlier", lambda x, g, b, eps:
+        _DECOMPOSED_BATCH_NORM(x, g, b, None, None, True, 0.1, eps)[0]),
+    ("torch._decomp.decompositions._native_batch_norm_legit", lambda x, g, b, eps:
+        __import__("torch._decomp.decompositions").\
+        _decomp.decompositions._native_batch_norm_legit(x, g, b, None, None, True, 0.1, eps)[0]),
 ])
 def test_every_library_normalization_is_forbidden(name, function):
     """Each of these gives the right y when nothing is forbidden (checked), and fails every case

@@ -183,3 +183,22 @@ def test_the_saved_tensor_refusal_and_every_route_come_back_after_an_exception()
     torch.sigmoid(x).sum().backward()                # sigmoid saves its output again
     s = torch.sigmoid(torch.ones(2))
     torch.testing.assert_close(x.grad, s * (1 - s))
+# Refusing ATen operators at the dispatcher (set 7)
+
+def test_aten_ops_refuses_operators_whatever_python_name_leads_to_them():
+    import torch
+
+    from nnbook.grading.forbidden import AtenOps, ForbiddenFunction, forbidden
+    x = torch.randn(5, 3)
+    with forbidden([AtenOps(["batch_norm"])]):
+        for call in (lambda: torch._C._VariableFunctions.batch_norm(x, None, None, None, None,
+                                                                    True, 0.1, 1e-5, False),
+                     lambda: torch.ops.aten.native_batch_norm(x, None, None, None, None, True,
+                                                              0.1, 1e-5)):
+            try:
+                call()
+                raise AssertionError("expected ForbiddenFunction")
+            except ForbiddenFunction as error:
+                assert "batch_norm" in str(error)
+        assert torch.allclose(x.mean(dim=0), x.sum(dim=0) / 5)    # other operators still run
+    torch._C._VariableFunctions.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, False)

@@ -733,6 +733,59 @@ def test_amsgrad_divides_the_max_of_the_raw_v_by_the_current_bias_correction():
     assert math.isclose(w.item(), expected, rel_tol=1e-10)
 
 
+# Chapter 6, after its second read
+
+def _amsgrad_step_sizes(burst_at, steps, report):
+    """torch's AMSGrad (lr 1e-3): the size of the steps in ``report``, gradients 0.1 and one 10."""
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=1e-3, amsgrad=True)
+    sizes = {}
+    for t in range(1, steps + 1):
+        before = w.item()
+        w.grad = torch.tensor([10.0 if t == burst_at else 0.1], dtype=torch.float64)
+        opt.step()
+        if t in report:
+            sizes[t] = before - w.item()
+    return sizes
+
+
+def test_amsgrads_step_grows_back_after_an_early_burst_and_stays_small_after_a_late_one():
+    early = _amsgrad_step_sizes(1, 3000, (100, 3000))
+    assert round(early[100], 6) == 9.8e-5 and round(early[3000], 5) == 3.1e-4
+    late = _amsgrad_step_sizes(8000, 11000, (8100, 9000, 11000))
+    assert all(round(size, 5) == 3.0e-4 for size in late.values())
+
+
+@pytest.mark.parametrize("nesterov, stable, unstable", [(False, 0.1899, 0.1901),
+                                                        (True, 0.0678, 0.0680)])
+def test_momentum_09_on_curvature_20_is_stable_below_019_and_nesterov_below_0068(
+        nesterov, stable, unstable):
+    def final(lr):
+        x = torch.ones(1, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.SGD([x], lr=lr, momentum=0.9, nesterov=nesterov)
+        for _ in range(20000):
+            x.grad = 20 * x.detach()
+            opt.step()
+        return abs(x.item())
+    assert final(stable) < 1e-3
+    assert not final(unstable) < 1e3
+
+
+def test_a_chained_cosine_multiplies_only_up_to_t_max():
+    S = torch.optim.lr_scheduler
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    chained = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=100),
+                                  S.CosineAnnealingLR(opt, T_max=10)])
+    rates = []
+    for _ in range(21):
+        rates.append(opt.param_groups[0]["lr"])
+        opt.step()
+        chained.step()
+    product = [0.5 * (1 + math.cos(math.pi * t / 10)) / 2 for t in range(21)]
+    assert rates[:11] == pytest.approx(product[:11], abs=1e-12)
+    assert rates[20] == pytest.approx(1.0) and product[20] == pytest.approx(0.5)
+
+
 # --- Chapter 7: regularization ---
 
 def _linear_pair(seed=1):
@@ -887,54 +940,14 @@ def test_adamw_first_step_on_a_zero_gradient_is_exactly_the_decoupled_shrink():
     torch.testing.assert_close(w.detach(), torch.tensor([0.1, -0.05, 0.12]) * (1 - 3e-3))
 
 
-# --- Chapter 6: optimizers (second read) ---
+# Chapter 7: batch norm ignores the scale of the weight matrix before it
 
-def _amsgrad_step_sizes(burst_at, steps, report):
-    """torch's AMSGrad (lr 1e-3): the size of the steps in ``report``, gradients 0.1 and one 10."""
-    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([w], lr=1e-3, amsgrad=True)
-    sizes = {}
-    for t in range(1, steps + 1):
-        before = w.item()
-        w.grad = torch.tensor([10.0 if t == burst_at else 0.1], dtype=torch.float64)
-        opt.step()
-        if t in report:
-            sizes[t] = before - w.item()
-    return sizes
-
-
-def test_amsgrads_step_grows_back_after_an_early_burst_and_stays_small_after_a_late_one():
-    early = _amsgrad_step_sizes(1, 3000, (100, 3000))
-    assert round(early[100], 6) == 9.8e-5 and round(early[3000], 5) == 3.1e-4
-    late = _amsgrad_step_sizes(8000, 11000, (8100, 9000, 11000))
-    assert all(round(size, 5) == 3.0e-4 for size in late.values())
-
-
-@pytest.mark.parametrize("nesterov, stable, unstable", [(False, 0.1899, 0.1901),
-                                                        (True, 0.0678, 0.0680)])
-def test_momentum_09_on_curvature_20_is_stable_below_019_and_nesterov_below_0068(
-        nesterov, stable, unstable):
-    def final(lr):
-        x = torch.ones(1, dtype=torch.float64, requires_grad=True)
-        opt = torch.optim.SGD([x], lr=lr, momentum=0.9, nesterov=nesterov)
-        for _ in range(20000):
-            x.grad = 20 * x.detach()
-            opt.step()
-        return abs(x.item())
-    assert final(stable) < 1e-3
-    assert not final(unstable) < 1e3
-
-
-def test_a_chained_cosine_multiplies_only_up_to_t_max():
-    S = torch.optim.lr_scheduler
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    chained = S.ChainedScheduler([S.ConstantLR(opt, factor=0.5, total_iters=100),
-                                  S.CosineAnnealingLR(opt, T_max=10)])
-    rates = []
-    for _ in range(21):
-        rates.append(opt.param_groups[0]["lr"])
-        opt.step()
-        chained.step()
-    product = [0.5 * (1 + math.cos(math.pi * t / 10)) / 2 for t in range(21)]
-    assert rates[:11] == pytest.approx(product[:11], abs=1e-12)
-    assert rates[20] == pytest.approx(1.0) and product[20] == pytest.approx(0.5)
+def test_scaling_the_weight_matrix_before_batch_norm_changes_nothing_in_training_mode():
+    """Chapter 7: W → 3W (bias unchanged) leaves BN(Wx + b) unchanged up to eps, because the
+    batch mean removes b and the batch standard deviation removes the factor 3."""
+    torch.manual_seed(0)
+    bn, linear, x = torch.nn.BatchNorm1d(5), torch.nn.Linear(4, 5), torch.randn(50, 4)
+    out = bn(linear(x))
+    with torch.no_grad():
+        linear.weight *= 3
+    torch.testing.assert_close(bn(linear(x)), out, rtol=0, atol=1e-3)

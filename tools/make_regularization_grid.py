@@ -1,6 +1,6 @@
 """Regenerate nnbook/data/regularization_grid.json: Chapter 7's dropout × weight-decay runs.
 
-    python tools/make_regularization_grid.py          # write the file (about one and a half minutes)
+    python tools/make_regularization_grid.py          # write the file (about a minute on a 2-core machine)
     python tools/make_regularization_grid.py --check  # exit 1 if the stored file differs
 
 The runs are nnbook.regularization.dropout_weight_decay_grid(): stored so that the chapter's

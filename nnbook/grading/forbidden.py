@@ -24,7 +24,8 @@ import torch.nn.functional as TF
 
 import nnbook.functional
 
-__all__ = ["AUTOGRAD", "ForbiddenFunction", "forbidden", "without", "matching", "methods_of"]
+__all__ = ["AUTOGRAD", "AtenOps", "ForbiddenFunction", "forbidden", "without", "matching",
+           "methods_of"]
 
 #: put this in ``functions`` to refuse autograd itself. It replaces the engine that
 #: ``Tensor.backward``, ``torch.autograd.grad`` (also a copy imported earlier) and ``torch.func.grad``/
@@ -105,6 +106,34 @@ def _refuse_by_code(*args, **kwargs):
     raise ForbiddenFunction(f"{name} is not allowed in this question")
 
 
+class AtenOps:
+    """An entry of ``functions``: refuse every ATen operator whose name contains a fragment.
+
+    Some owners cannot be patched (``torch._C._VariableFunctions`` is immutable, and its
+    ``batch_norm`` reaches the same kernel as ``torch.batch_norm``); this entry refuses the
+    operators themselves, at PyTorch's dispatcher (a ``TorchDispatchMode``), whichever Python
+    name led to them. ``AtenOps(["batch_norm"])`` refuses ``aten::native_batch_norm``,
+    ``aten::_native_batch_norm_legit`` and every other operator with that fragment in its name.
+    """
+
+    def __init__(self, fragments):
+        self.fragments = tuple(fragments)
+
+    def mode(self):
+        from torch.utils._python_dispatch import TorchDispatchMode
+        fragments = self.fragments
+
+        class _Refusing(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                name = func._schema.name.split("::")[-1]
+                if any(fragment in name for fragment in fragments):
+                    raise ForbiddenFunction(f"torch.ops.aten.{name} is not allowed in this "
+                                            "question")
+                return func(*args, **(kwargs or {}))
+
+        return _Refusing()
+
+
 @contextlib.contextmanager
 def forbidden(functions):
     """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends.
@@ -112,9 +141,9 @@ def forbidden(functions):
     The entry :data:`AUTOGRAD` replaces autograd's engine (``Variable._execution_engine``), refuses
     saving tensors for backward (``torch.autograd.graph.saved_tensors_hooks``) and forbids the
     routes around the engine listed at :data:`AUTOGRAD`; all of it is undone when the block ends,
-    also after an exception. A
-    plain Python function without a closure also has its code swapped, so that a copy bound
-    under another name (``from module import f as g``) refuses as well.
+    also after an exception. An :class:`AtenOps` entry refuses operators at the dispatcher. A plain
+    Python function without a closure also has its code swapped, so that a copy bound under
+    another name (``from module import f as g``) refuses as well.
     """
     saved = []
     engine = None
@@ -123,8 +152,12 @@ def forbidden(functions):
     functions = list(functions)
     if AUTOGRAD in functions:
         functions += [entry for entry in _autograd_functions() if entry not in functions]
+    modes = contextlib.ExitStack()  # AtenOps entries
     try:
         for entry in functions:
+            if isinstance(entry, AtenOps):
+                modes.enter_context(entry.mode())
+                continue
             if entry == AUTOGRAD:
                 if engine is None:
                     engine = torch.autograd.Variable._execution_engine
@@ -153,6 +186,7 @@ def forbidden(functions):
         yield
     finally:
         hooks.close()
+        modes.close()
         for function, code in reversed(codes):
             function.__code__ = code
         if engine is not None:

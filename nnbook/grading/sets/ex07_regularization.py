@@ -21,6 +21,17 @@ Public cases are the ones the notebook's check cells run; the others are instruc
 only the grader runs (p = 0 and 1, float64, empty and 3-D inputs, momentum None, a batch of one,
 a layer without bias, zero variances). Every case also checks that the inputs were not modified,
 and tensor cases are repeated on the GPU when one is present.
+
+What the forbidding can and cannot do: while an answer runs, q2 refuses every normalization of
+PyTorch (``torch``, ``torch.nn.functional``, ``torch.ops.aten``, the Python decompositions in
+``torch._decomp`` and ``torch._refs``, and, through :class:`nnbook.grading.forbidden.AtenOps`,
+the ATen operators behind the read-only ``torch._C._VariableFunctions``) and every method of
+``nnbook.nn.BatchNorm1d``; q4 refuses ``nnbook.train.EarlyStopping`` and its methods; q3 and q5
+refuse PyTorch's fusion helpers and the Adam optimizers. Calling the library is forbidden; reading
+it is not: ``nnbook/nn.py`` and ``nnbook/train.py`` contain working versions of q2 and q4, and a
+learner who copies that source gets the points. We accept that: reading library source is
+reading, and the questions' 1/(t + 1) weight, N·L count and restore-versus-stop epochs still
+have to be understood to adapt it.
 """
 
 import torch
@@ -32,7 +43,7 @@ from importlib import import_module
 import nnbook.nn
 import nnbook.optim
 import nnbook.train
-from nnbook.grading.forbidden import forbidden, matching, methods_of, without
+from nnbook.grading.forbidden import AtenOps, forbidden, matching, methods_of, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
@@ -41,6 +52,17 @@ from nnbook.grading.questions import Case, ExerciseSet, Question
 # layer, group norm: each computes per-channel statistics), and every method of the two layers,
 # nnbook's private helpers included
 _NORMS = ("batch_norm", "instance_norm", "layer_norm", "group_norm")
+
+
+def _importable(module):
+    try:
+        import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+
 FORBIDDEN_Q2 = (
     matching(TF, _NORMS) + matching(torch, _NORMS)
     + matching(torch.ops.aten, _NORMS, names=[prefix + name for name in _NORMS for prefix in
@@ -49,6 +71,13 @@ FORBIDDEN_Q2 = (
                   "_batch_norm_with_update", "_batch_norm_no_update", "cudnn_batch_norm"])
     + [(torch.nn.modules.batchnorm._BatchNorm, "forward")]
     + methods_of(nnbook.nn.BatchNorm1d)
+    # PyTorch's Python decompositions and references of the same operators
+    + [pair for module in ("torch._decomp.decompositions", "torch._refs",
+                           "torch._refs.nn.functional") if _importable(module)
+       for pair in matching(import_module(module), _NORMS)]
+    # torch._C._VariableFunctions cannot be patched (its attributes are read-only): refuse the
+    # ATen operators behind it, and behind every other name for them, at the dispatcher
+    + [AtenOps(_NORMS)]
 )
 FORBIDDEN_Q4 = [(nnbook.train, "EarlyStopping"), *methods_of(nnbook.train.EarlyStopping)]
 _ADAM = ("Adam", "adam")
