@@ -266,3 +266,17 @@ def test_the_second_teachers_routes_around_the_ban_score_nothing():
     torch.testing.assert_close(by_aten(z, t), weighted_cross_entropy_grad_reference(z, t))
     torch.testing.assert_close(by_captured_engine(z, t),
                                weighted_cross_entropy_grad_reference(z, t))
+
+
+def test_q3_cannot_be_answered_with_autograd_s_hessian():
+    """The chapter computes a bowl's curvatures with autograd's hessian; Q3 asks for the
+    derivation, so that route refuses while the answer runs."""
+    def through_hessian(x):
+        x = x.to(torch.float64)
+        H = torch.autograd.functional.hessian(lambda w: ((x @ w) ** 2).mean(),
+                                              torch.zeros(x.shape[1], dtype=torch.float64))
+        return 2 / torch.linalg.eigvalsh(H).max().item()
+
+    x = torch.randn(20, 3, dtype=torch.float64)
+    assert abs(through_hessian(x) - EX.question("q3").reference(x)) < 1e-9   # right outside
+    assert failures("q3", through_hessian) == len(EX.question("q3").cases)

@@ -12,9 +12,10 @@ q2 ``weighted_cross_entropy_grad(logits, target,        the gradient of the clas
 q3 ``largest_stable_lr(x)``                             predict, then verify: the learning rate
                                                         above which gradient descent diverges on
                                                         the least-squares loss
-                                                        mean((x @ w - y)^2) (3 points)
+                                                        mean((x @ w - y)^2), without autograd
+                                                        (3 points)
 
-In q1 and q2 autograd (``torch.autograd.grad``, ``Tensor.backward``, ``torch.autograd.backward``)
+In q1, q2 and q3 autograd (``torch.autograd.grad``, ``Tensor.backward``, ``torch.autograd.backward``)
 and the book's hand-written passes are *forbidden*: while the learner's answer runs they raise
 :class:`nnbook.grading.forbidden.ForbiddenFunction`. The references run without that restriction.
 The :data:`~nnbook.grading.forbidden.AUTOGRAD` entry also refuses an engine captured in an earlier
@@ -189,6 +190,7 @@ def _random_x(n, d, seed, dtype=torch.float32, column_scale=None, transposed=Fal
 Q3 = Question(
     id="q3", answer="largest_stable_lr", args=("x",),
     reference=largest_stable_lr_reference, points=3,
+    call=without(FORBIDDEN_AUTOGRAD, largest_stable_lr_reference),
     title="Predict, then verify: the learning rate above which a least-squares fit diverges",
     hint="write L as a quadratic in w and find its matrix of second derivatives (watch the "
          "constants); then use what the chapter found about steps on a quadratic bowl",
