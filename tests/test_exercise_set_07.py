@@ -413,3 +413,13 @@ def test_the_exercise_notebook_states_no_answer_in_its_questions():
     for giveaway in ["1 / (1 - p)", "1/(1-p)", "N - 1", "1 / t", "1/t", "sqrt(", "γ / √",
                      "gamma / ", "(bias - running_mean)"]:
         assert giveaway not in markdown, giveaway
+
+
+def test_q5_an_adam_first_step_that_ignores_eps_fails():
+    """Without eps the first step is lr * sign(g) exactly; a case with gradients near 1e-8 tells."""
+    def sign_step(w, grad, lr, weight_decay, decoupled):
+        if decoupled:
+            return w * (1 - lr * weight_decay) - lr * grad.sign()
+        return w - lr * (grad + weight_decay * w).sign()
+
+    assert checks.failures(EX, "q5", sign_step) >= 1

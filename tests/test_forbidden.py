@@ -202,3 +202,30 @@ def test_aten_ops_refuses_operators_whatever_python_name_leads_to_them():
                 assert "batch_norm" in str(error)
         assert torch.allclose(x.mean(dim=0), x.sum(dim=0) / 5)    # other operators still run
     torch._C._VariableFunctions.batch_norm(x, None, None, None, None, True, 0.1, 1e-5, False)
+
+
+def test_a_check_in_a_fresh_process_passes_an_honest_answer_while_torch_loads_lazily():
+    """PyTorch imports torch._dynamo on first use; if that happened while operators were replaced
+    by refusing functions, an honest batch-norm answer failed in a fresh notebook. Run set 7's q2
+    check in a new interpreter, where nothing has loaded it yet."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = '''
+import json, sys
+nb = json.load(open(sys.argv[1]))
+src = next("".join(c["source"]) for c in nb["cells"]
+           if c["cell_type"] == "code" and "def batch_norm_train" in "".join(c["source"]))
+assert "torch._dynamo" not in sys.modules
+ns = {}
+exec("import torch\\nimport torch.nn.functional as F\\n" + src, ns)
+from nnbook.grading import runner
+from nnbook.grading.sets.ex07_regularization import EXERCISE_SET
+result = runner.check_answer(EXERCISE_SET.question("q2"), ns["batch_norm_train"])
+print(result.passed, len(result.cases), [c.message for c in result.cases if not c.passed])
+'''
+    out = subprocess.run([sys.executable, "-c", script, str(root / "solutions" / "07-regularization.ipynb")],
+                         capture_output=True, text=True, timeout=300, check=True).stdout.split()
+    assert out[0] == out[1] == "3", out

@@ -1,6 +1,7 @@
 """Properties every committed notebook must have (nbval itself re-runs their cells)."""
 
 import json
+import re
 import subprocess
 import sys
 import types
@@ -78,3 +79,16 @@ def test_no_notebook_speaks_of_the_authors_source_notes(path):
     text = " ".join(c.source for c in cells).lower()
     for phrase in ("seed note", "seed document", "source notes", "another seed"):
         assert phrase not in text, f"{path.name} mentions {phrase!r}: say what is meant instead"
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "solutions").glob("*.ipynb")),
+                         ids=ids(sorted((ROOT / "solutions").glob("*.ipynb"))))
+def test_every_check_cell_of_a_solution_passes_in_its_stored_output(path):
+    """A solution's check cells ran in a fresh kernel (the committed outputs): each must report all
+    its public checks passed, or the answer (or the checking machinery) is wrong there."""
+    outputs = "".join("".join(o.get("text", "")) for c in nbformat.read(path, as_version=4).cells
+                      if c.cell_type == "code" for o in c.outputs)
+    reports = re.findall(r"^q\d+ · .*public checks? passed.*$", outputs, re.M)
+    assert reports, f"{path.name} shows no check-cell report"
+    failing = [line for line in reports if ": all " not in line]
+    assert not failing, f"{path.name}: {failing}"

@@ -134,6 +134,14 @@ class AtenOps:
         return _Refusing()
 
 
+def _load_lazy_parts_of_torch():
+    # PyTorch imports some of its own modules on first use (torch._dynamo, when an answer first
+    # reaches code that needs it); importing one while operators are replaced by refusing
+    # functions fails inside PyTorch ("'function' object has no attribute 'default'") and would
+    # fail an honest answer. So they are loaded before anything is replaced.
+    import torch._dynamo  # noqa: F401
+
+
 @contextlib.contextmanager
 def forbidden(functions):
     """Make each (owner, name) in ``functions`` raise ForbiddenFunction until the block ends.
@@ -145,6 +153,7 @@ def forbidden(functions):
     Python function without a closure also has its code swapped, so that a copy bound under
     another name (``from module import f as g``) refuses as well.
     """
+    _load_lazy_parts_of_torch()
     saved = []
     engine = None
     codes = []

@@ -297,10 +297,10 @@ def adam_first_step_reference(w, grad, lr, weight_decay, decoupled):
 
 
 def _adam_case(name, n, seed, lr, weight_decay, decoupled, *, public=False, dtype=torch.float32,
-               zero_grad=(), hint=""):
+               zero_grad=(), grad_scale=0.1, hint=""):
     def make_args(device):
         w = randn(seed, n, dtype=dtype, device=device)
-        grad = randn(seed + 1, n, dtype=dtype, device=device, scale=0.1)
+        grad = randn(seed + 1, n, dtype=dtype, device=device, scale=grad_scale)
         for index in zero_grad:
             grad[index] = 0.0
         return w, grad, lr, weight_decay, decoupled
@@ -326,6 +326,9 @@ Q5 = Question(
         _adam_case("Adam, λ = 0 and a zero gradient", 4, 995, 1e-3, 0.0, False, zero_grad=(1,),
                    hint="a zero gradient must not give nan"),
         _adam_case("float64, AdamW", 7, 998, 1e-3, 1.0, True, dtype=torch.float64),
+        _adam_case("float64, AdamW, gradients near eps (1e-8)", 5, 999, 1e-3, 0.0, True,
+                   dtype=torch.float64, grad_scale=1e-8,
+                   hint="with gradients this small, where does Adam's eps enter?"),
     ),
 )
 
