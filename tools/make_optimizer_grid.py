@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+from stored_file import write_or_check  # tools/stored_file.py, next to this script
 
 ROOT = Path(__file__).resolve().parents[1]
 PATH = ROOT / "nnbook" / "data" / "optimizer_grid.json"
@@ -40,13 +41,7 @@ def grid_json():
 
 def main(argv):
     text = grid_json()
-    if "--check" in argv:
-        same = PATH.read_text() == text
-        print("up to date" if same else f"{PATH} differs from a fresh run")
-        return 0 if same else 1
-    PATH.write_text(text)
-    print(f"wrote {PATH} ({len(text):,} bytes)")
-    return 0
+    return write_or_check(PATH, text, argv)
 
 
 if __name__ == "__main__":

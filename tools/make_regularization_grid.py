@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from nnbook.regularization import _GRID_FILE, dropout_weight_decay_grid, grid_to_json
+from stored_file import write_or_check  # tools/stored_file.py, next to this script
 
 PATH = Path(__file__).resolve().parents[1] / "nnbook" / "data" / _GRID_FILE
 
@@ -20,13 +21,7 @@ PATH = Path(__file__).resolve().parents[1] / "nnbook" / "data" / _GRID_FILE
 def main(argv):
     torch.set_num_threads(1)  # as the chapter runs; tiny networks are fastest on one thread
     text = grid_to_json(dropout_weight_decay_grid())
-    if "--check" in argv:
-        same = PATH.read_text() == text
-        print("up to date" if same else f"{PATH} differs from a fresh run")
-        return 0 if same else 1
-    PATH.write_text(text)
-    print(f"wrote {PATH} ({len(text):,} bytes)")
-    return 0
+    return write_or_check(PATH, text, argv)
 
 
 if __name__ == "__main__":
