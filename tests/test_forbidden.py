@@ -218,11 +218,11 @@ import json, sys
 nb = json.load(open(sys.argv[1]))
 src = next("".join(c["source"]) for c in nb["cells"]
            if c["cell_type"] == "code" and "def batch_norm_train" in "".join(c["source"]))
-assert "torch._dynamo" not in sys.modules
 ns = {}
 exec("import torch\\nimport torch.nn.functional as F\\n" + src, ns)
 from nnbook.grading import runner
 from nnbook.grading.sets.ex07_regularization import EXERCISE_SET
+assert "torch._dynamo" not in sys.modules        # nothing has loaded it before the check
 result = runner.check_answer(EXERCISE_SET.question("q2"), ns["batch_norm_train"])
 print(result.passed, len(result.cases), [c.message for c in result.cases if not c.passed])
 '''
