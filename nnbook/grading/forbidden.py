@@ -138,8 +138,12 @@ def _load_lazy_parts_of_torch():
     # PyTorch imports some of its own modules on first use (torch._dynamo, when an answer first
     # reaches code that needs it); importing one while operators are replaced by refusing
     # functions fails inside PyTorch ("'function' object has no attribute 'default'") and would
-    # fail an honest answer. So they are loaded before anything is replaced.
-    import torch._dynamo  # noqa: F401
+    # fail an honest answer. So they are loaded before anything is replaced (the grader's fork
+    # server has loaded them already; a child under its resource limits may not manage to).
+    try:
+        import torch._dynamo  # noqa: F401
+    except Exception:  # loading is a convenience: the ban itself does not depend on it
+        pass
 
 
 @contextlib.contextmanager

@@ -34,8 +34,10 @@ REAP_SECONDS = 0.5  # how often adopted orphans that have exited are collected
 MAX_REQUEST_BYTES = 2**16
 # Imported once here rather than in every child: what exercise notebooks commonly use, and what
 # torch imports lazily on first use (torch.testing.assert_close pulls in torch.distributed.tensor
-# and sympy, about two seconds). Importing creates no threads, so forking stays safe.
-WARM_MODULES = ("torch.distributed.tensor", "torch.testing", "matplotlib.pyplot", "numpy")
+# and sympy, about two seconds; torch._dynamo, which nnbook.grading.forbidden loads before it
+# patches anything). Importing creates no threads, so forking stays safe.
+WARM_MODULES = ("torch.distributed.tensor", "torch.testing", "torch._dynamo", "matplotlib.pyplot",
+                "numpy")
 
 
 def warm_up() -> None:
