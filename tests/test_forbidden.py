@@ -229,3 +229,17 @@ print(result.passed, len(result.cases), [c.message for c in result.cases if not 
     out = subprocess.run([sys.executable, "-c", script, str(root / "solutions" / "07-regularization.ipynb")],
                          capture_output=True, text=True, timeout=300, check=True).stdout.split()
     assert out[0] == out[1] == "3", out
+
+
+def test_in_the_grader_a_question_s_call_may_still_use_its_own_set_s_other_references(monkeypatch):
+    """Set 3's third question measures the answer's tensor with the first question's reference
+    (fans_reference) while the answer runs; only the question's own key, and other sets' keys,
+    are refused."""
+    from nnbook.grading import questions, runner
+    from nnbook.grading.sets.ex03_parameter_initialization import EXERCISE_SET as SET3
+
+    monkeypatch.setattr(questions, "_grading_mode", True)
+    q3 = SET3.question("q3")
+    refused = {name for _, name in runner._refused_for(q3)}
+    assert "he_normal_reference" in refused and "fans_reference" not in refused
+    assert "kl_bits_reference" in refused                                 # another set's key

@@ -99,6 +99,15 @@ def reference_answers() -> tuple:
     return tuple(sorted(entries, key=lambda entry: (entry[0].__name__, entry[1])))
 
 
+def _refused_for(question) -> tuple:
+    """The reference answers refused while ``question``'s answer runs: its own, and every other
+    set's. The other references of its own set stay callable: a question's ``call`` may use them
+    (set 3's third question measures a tensor with the first question's ``fans_reference``)."""
+    own = getattr(question.reference, "__module__", None)
+    return tuple((module, name) for module, name in reference_answers()
+                 if module.__name__ != own or getattr(module, name) is question.reference)
+
+
 def _grading() -> bool:
     from nnbook.grading.questions import in_grading_mode
     return in_grading_mode()
@@ -107,12 +116,12 @@ def _grading() -> bool:
 def observe(question, key: str, case, device: str, answer) -> dict:
     """Call ``answer`` on one case and return what happened, as plain (encoded) data.
 
-    In the grader, the built-in sets' reference answers refuse while it runs
+    In the grader, the question's own reference answer and every other set's refuse while it runs
     (:func:`reference_answers`); a notebook's check cells leave them alone (no score there).
     """
     args = tuple(case.make_args(torch.device(device)))
     try:
-        with forbidden(reference_answers() if _grading() else ()):
+        with forbidden(_refused_for(question) if _grading() else ()):
             result = question.run(answer, args)
     except (KeyboardInterrupt, GradingTimeout):
         raise
