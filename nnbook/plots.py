@@ -1373,3 +1373,76 @@ def batchnorm_histograms(epoch=0, *, histograms, edges, figsize=(8.0, 3.2), dpi=
 
 batchnorm_histograms.redraw = Redraw(shape=("edges", "figsize", "dpi"), build=_batchnorm_build,
                                      update=_batchnorm_update, moving=_batchnorm_moving)
+
+
+# --- Chapter 8: tabular classification, phone prices ---
+
+__all__ += ["phone_training_snapshot"]
+
+_PRICE_COLORS = ("#4C72B0", "#55A868", "#DD8452", "#C44E52")   # price classes 0-3
+
+
+def _phone_snapshot_build(points, extent, figsize, dpi):
+    from matplotlib.colors import ListedColormap
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    conf_ax = fig.add_axes((0.07, 0.14, 0.34, 0.70))
+    region_ax = fig.add_axes((0.56, 0.14, 0.40, 0.70))
+    cmap = ListedColormap(_PRICE_COLORS)
+    image = conf_ax.imshow(np.zeros((4, 4)), cmap="Blues", vmin=0, vmax=100)
+    conf_ax.set(xticks=range(4), yticks=range(4), xlabel="predicted class", ylabel="true class")
+    counts = [[conf_ax.text(j, i, "", ha="center", va="center", fontsize="small")
+               for j in range(4)] for i in range(4)]
+    regions = region_ax.imshow(np.zeros((2, 2)), origin="lower", extent=extent, aspect="auto",
+                               cmap=cmap, vmin=-0.5, vmax=3.5, alpha=0.35, interpolation="nearest")
+    ram, battery, label = (np.asarray(v) for v in points)
+    for k in range(4):
+        chosen = label == k
+        region_ax.scatter(ram[chosen], battery[chosen], s=9, color=_PRICE_COLORS[k],
+                          edgecolors="none", label=f"class {k}")
+    region_ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="ram (MB)",
+                  ylabel="battery_power (mAh)")
+    region_ax.legend(loc="upper left", fontsize="x-small", ncol=2, framealpha=0.8)
+    conf_title = conf_ax.set_title("", fontsize="medium")
+    region_ax.set_title("predicted class; other features at their mean", fontsize="medium")
+    return dict(fig=fig, image=image, counts=counts, regions=regions, title=conf_title)
+
+
+def _phone_snapshot_update(state, epoch=0, snapshots=None):
+    if snapshots is None or epoch not in snapshots:
+        known = sorted(snapshots) if snapshots else []
+        raise ValueError(f"no snapshot for epoch {epoch}; the epochs are {known}")
+    confusion = np.asarray(snapshots[epoch]["confusion"])
+    state["image"].set_data(confusion)
+    top = max(float(confusion.max()), 1.0)
+    state["image"].set_clim(0, top)
+    for i in range(4):
+        for j in range(4):
+            state["counts"][i][j].set_text(str(int(confusion[i, j])))
+            state["counts"][i][j].set_color("white" if confusion[i, j] > 0.6 * top else "black")
+    state["regions"].set_data(np.asarray(snapshots[epoch]["regions"]))
+    accuracy = np.trace(confusion) / max(confusion.sum(), 1)
+    state["title"].set_text(f"validation, epoch {epoch}: accuracy {accuracy:.1%}")
+    return state["fig"]
+
+
+def phone_training_snapshot(epoch=0, *, snapshots, points, extent=(256, 3998, 501, 1998),
+                            figsize=(8.4, 3.6), dpi=80):
+    """What the phone network predicts after ``epoch`` epochs: confusion matrix and class regions.
+
+    ``snapshots[epoch]`` holds ``"confusion"``, the 4×4 counts on the validation phones (row = true
+    class, column = predicted class; the accuracy in the title is its trace over its sum), and
+    ``"regions"``, the predicted class on a grid over RAM (columns) and battery power (rows)
+    spanning ``extent`` = (ram_min, ram_max, battery_min, battery_max), the other features at their
+    training mean (:func:`nnbook.tabular.decision_grid`). ``points`` = (ram, battery_power, class)
+    of the phones drawn as dots. Both are measured beforehand; nothing is trained here.
+
+    ``phone_training_snapshot.redraw`` moves a built figure to another epoch in place.
+    """
+    return _phone_snapshot_update(_phone_snapshot_build(points, extent, figsize, dpi), epoch,
+                                  snapshots)
+
+
+phone_training_snapshot.redraw = Redraw(shape=("points", "extent", "figsize", "dpi"),
+                                        build=_phone_snapshot_build,
+                                        update=_phone_snapshot_update)
