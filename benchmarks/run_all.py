@@ -19,6 +19,7 @@ import bench_notebooks  # noqa: E402
 import bench_optim  # noqa: E402
 import bench_site  # noqa: E402
 import bench_tests  # noqa: E402
+import bench_time_to_accuracy  # noqa: E402
 
 PARTS = {
     # part: (full arguments, --quick arguments)
@@ -26,6 +27,7 @@ PARTS = {
     "frames": (bench_frames.main, [], ["--fresh-sample", "30", "--repeat", "1"]),
     "optim": (bench_optim.main, [], ["--quick"]),
     "site": (bench_site.main, [], ["--moves", "1"]),
+    "time_to_accuracy": (bench_time_to_accuracy.main, [], ["--repeat", "1"]),
     "tests": (bench_tests.main, [], None),  # None: left out of --quick
 }
 

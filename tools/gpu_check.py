@@ -2,7 +2,8 @@
 
 On a machine with an NVIDIA GPU: runs the CUDA legs of the tests (every test that takes the
 ``device`` fixture, on ``cuda``), every chapter and solution notebook top to bottom in a fresh
-kernel (as a reader runs it; nothing is written back), and ``benchmarks/bench_optim.py``, then
+kernel (as a reader runs it; nothing is written back), ``benchmarks/bench_optim.py`` and
+``benchmarks/bench_time_to_accuracy.py`` (the case studies, CPU against GPU), then
 writes ``benchmarks/results/gpu.json`` (GPU model, torch version, date, the tests' summary,
 pass/fail and seconds per notebook) that the Performance appendix renders, and the optimizer
 table to ``benchmarks/results/optim-gpu.json``.
@@ -87,6 +88,13 @@ def main(argv=None) -> int:
     bench_optim.main(["--device", "cpu" if args.dry_run else "all", "--out", str(optim_dir)]
                      + (["--quick"] if args.dry_run else []))
     record["optim"] = json.loads((optim_dir / "optim.json").read_text())
+    print("time to accuracy (the case studies) ...", flush=True)
+    import bench_time_to_accuracy
+
+    tta_dir = args.out / "time-to-accuracy-gpu"
+    bench_time_to_accuracy.main(["--device", "cpu" if args.dry_run else "all", "--repeat", "1" if args.dry_run else "3",
+                                 "--out", str(tta_dir)])
+    record["time_to_accuracy"] = json.loads((tta_dir / "time_to_accuracy.json").read_text())
     record["passed"] = record["cuda_tests"]["returncode"] == 0 and all(
         row["passed"] for row in record.get("notebooks", []))
     name = "gpu-dry-run.json" if args.dry_run else "gpu.json"

@@ -12,7 +12,7 @@
 #   pip download --dest .whl --only-binary=:all: --python-version 3.12 --implementation cp \
 #       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
 #       --platform manylinux2014_x86_64 --platform any \
-#       setuptools wheel numpy matplotlib ipywidgets pillow tqdm \
+#       setuptools wheel numpy matplotlib ipywidgets pillow tqdm pandas \
 #       pytest nbval nbclient nbformat ipykernel pyyaml
 #
 # (pip download resolves each package's own dependencies the same way.) The script then makes a
@@ -39,7 +39,7 @@ WHEELS=$(cd "$WHEELS" && pwd)
 PY="$VENV/bin/python"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INDEX=1 PIP_FIND_LINKS="$WHEELS"
 "$PY" -m pip install -q setuptools wheel
-"$PY" -m pip install -q numpy matplotlib ipywidgets pillow tqdm pytest nbval nbclient nbformat ipykernel pyyaml
+"$PY" -m pip install -q numpy matplotlib ipywidgets pillow tqdm pandas pytest nbval nbclient nbformat ipykernel pyyaml
 "$PY" -m pip install -q --no-build-isolation --no-deps .
 # The kernel spec goes into the environment (never the user's own folder) and is preferred there.
 "$PY" -m ipykernel install --prefix "$VENV" --name python3 --display-name "Python 3" >/dev/null

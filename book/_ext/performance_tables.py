@@ -144,10 +144,29 @@ def gpu(data):
     lines = [f"{data.get('gpu')}, torch {data.get('torch')}, {data.get('date')}.", ""]
     lines += _table(["notebook", "result", "seconds"], rows)
     lines += ["", f"CUDA tests: {data.get('cuda_tests', {}).get('summary', '–')}."]
+    if "time_to_accuracy" in data:
+        lines += ["", "Time to accuracy on that machine, CPU against GPU:", ""]
+        lines += time_to_accuracy(data["time_to_accuracy"])
     return lines
 
 
-TABLES = {"notebooks": notebooks, "frames": frames, "optim": optim, "site": site, "tests": tests, "gpu": gpu}
+def time_to_accuracy(data):
+    rows = [[r["description"], r["device"].upper(), f"{100 * r['target']:.1f}%",
+             f"{r['epochs']} of {r['max_epochs']}" if r["reached"] else f"**not reached** in {r['max_epochs']}",
+             f"{100 * r['accuracy']:.1f}%", _n(r["median_s"], 2), _n(r["max_s"], 2)]
+            for r in data["rows"]]
+    lines = [f"Seconds of training (median of {data['repeat']} seeded runs) until the test accuracy first "
+             "reaches the accuracy the chapter states; the test set is scored after each epoch, "
+             "off the clock.", ""]
+    lines += _table(["case", "device", "stated accuracy", "epochs", "accuracy then", "median (s)",
+                     "slowest (s)"], rows)
+    if "cuda" in data.get("skipped", []):
+        lines += ["", "GPU: not measured here (no GPU on this machine); `tools/gpu_check.sh` measures it."]
+    return lines
+
+
+TABLES = {"notebooks": notebooks, "frames": frames, "optim": optim, "site": site, "tests": tests, "gpu": gpu,
+          "time_to_accuracy": time_to_accuracy}
 MISSING = {
     "gpu": "**The GPU numbers have not been measured**: no machine with an NVIDIA GPU has run "
            "`tools/gpu_check.sh` for this edition of the book.",
