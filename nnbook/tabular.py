@@ -145,7 +145,7 @@ def train_phones(optimizer="adam", lr=1e-3, batch_size=32, epochs=50, seed=0, sp
 
     snap(0)
     for epoch in range(1, epochs + 1):
-        step = fit(model, loss_fn, opt, loader, val, epochs=1)
+        step = fit(model, loss_fn, opt, loader, val, epochs=1, progress=False)
         if history is None:
             history = step
         else:
