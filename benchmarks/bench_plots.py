@@ -354,5 +354,39 @@ GRIDS["batchnorm_histograms 6"] = (_ch7_histograms, dict(
     epoch=Slider([0, 1, 2, 5, 10, 20], default=5)))
 
 
+# --- Chapter 8: tabular classification, phone prices ---
+# The chapter's snapshots come from training (nnbook.tabular.train_phones, a few seconds); the
+# benchmark times the drawing only, on made-up snapshots of the same shape.
+_CH8_GEN = torch.Generator().manual_seed(8)
+_CH8_EPOCHS = (0, 1, 2, 3, 5, 10, 20, 50)
+_CH8_SNAPSHOTS = {e: dict(confusion=torch.randint(0, 120, (4, 4), generator=_CH8_GEN).tolist(),
+                          regions=torch.randint(0, 4, (41, 41), generator=_CH8_GEN).tolist())
+                  for e in _CH8_EPOCHS}
+_CH8_POINTS = ((torch.rand(400, generator=_CH8_GEN) * 3742 + 256).tolist(),
+               (torch.rand(400, generator=_CH8_GEN) * 1497 + 501).tolist(),
+               torch.randint(0, 4, (400,), generator=_CH8_GEN).tolist())
+
+
+def _ch8_snapshot(epoch=50):
+    return plots.phone_training_snapshot(epoch, snapshots=_CH8_SNAPSHOTS, points=_CH8_POINTS)
+
+
+_ch8_snapshot.redraw = plots.Redraw(
+    shape=(), build=lambda: plots.phone_training_snapshot.redraw.build(
+        _CH8_POINTS, (256, 3998, 501, 1998), (8.4, 3.6), 80),
+    update=lambda state, epoch=50: plots.phone_training_snapshot.redraw.update(
+        state, epoch, snapshots=_CH8_SNAPSHOTS),
+    moving=plots.phone_training_snapshot.redraw.moving)
+
+CASES["phone_training_snapshot"] = [
+    ("epoch 0", dict(epoch=0, snapshots=_CH8_SNAPSHOTS, points=_CH8_POINTS)),
+    ("epoch 50 (default)", dict(epoch=50, snapshots=_CH8_SNAPSHOTS, points=_CH8_POINTS)),
+]
+
+# Chapter 8's interactive figure; keep in step with chapters/08-phone-prices.ipynb.
+GRIDS["phone_training_snapshot 8"] = (_ch8_snapshot, dict(
+    epoch=Slider(list(_CH8_EPOCHS), default=50)))
+
+
 if __name__ == "__main__":
     main()

@@ -1434,23 +1434,33 @@ def _phone_snapshot_build(points, extent, figsize, dpi):
     conf_ax = fig.add_axes((0.07, 0.14, 0.34, 0.70))
     region_ax = fig.add_axes((0.56, 0.14, 0.40, 0.70))
     cmap = ListedColormap(_PRICE_COLORS)
-    image = conf_ax.imshow(np.zeros((4, 4)), cmap="Blues", vmin=0, vmax=100)
+    _frame_below(conf_ax, region_ax)   # frame and ticks under the moving images
+    image = conf_ax.imshow(np.zeros((4, 4)), cmap="Blues", vmin=0, vmax=100, zorder=1)
     conf_ax.set(xticks=range(4), yticks=range(4), xlabel="predicted class", ylabel="true class")
     counts = [[conf_ax.text(j, i, "", ha="center", va="center", fontsize="small")
                for j in range(4)] for i in range(4)]
     regions = region_ax.imshow(np.zeros((2, 2)), origin="lower", extent=extent, aspect="auto",
-                               cmap=cmap, vmin=-0.5, vmax=3.5, alpha=0.35, interpolation="nearest")
+                               cmap=cmap, vmin=-0.5, vmax=3.5, alpha=0.35, interpolation="nearest",
+                               zorder=1)
     ram, battery, label = (np.asarray(v) for v in points)
-    for k in range(4):
-        chosen = label == k
-        region_ax.scatter(ram[chosen], battery[chosen], s=9, color=_PRICE_COLORS[k],
-                          edgecolors="none", label=f"class {k}")
+    dots = [region_ax.scatter(ram[label == k], battery[label == k], s=9, color=_PRICE_COLORS[k],
+                              edgecolors="none", label=f"class {k}", zorder=2)
+            for k in range(4)]
     region_ax.set(xlim=extent[:2], ylim=extent[2:], xlabel="ram (MB)",
                   ylabel="battery_power (mAh)")
-    region_ax.legend(loc="upper left", fontsize="x-small", ncol=2, framealpha=0.8)
-    conf_title = conf_ax.set_title("", fontsize="medium")
+    legend = region_ax.legend(loc="upper left", fontsize="x-small", ncol=2, framealpha=0.8)
+    # a text at a fixed place, not the axes title (whose place is computed during a full draw)
+    conf_title = conf_ax.text(0.24, 0.92, "", transform=fig.transFigure, ha="center",
+                              va="center", fontsize="medium", zorder=3)
     region_ax.set_title("predicted class; other features at their mean", fontsize="medium")
-    return dict(fig=fig, image=image, counts=counts, regions=regions, title=conf_title)
+    return dict(fig=fig, image=image, counts=counts, regions=regions, title=conf_title,
+                above=[*dots, legend])
+
+
+def _phone_snapshot_moving(state):
+    # the regions lie under the dots and the legend, so those are redrawn with them
+    return [state["image"], *(t for row in state["counts"] for t in row), state["title"],
+            state["regions"], *state["above"]]
 
 
 def _phone_snapshot_update(state, epoch=0, snapshots=None):
@@ -1490,4 +1500,5 @@ def phone_training_snapshot(epoch=0, *, snapshots, points, extent=(256, 3998, 50
 
 phone_training_snapshot.redraw = Redraw(shape=("points", "extent", "figsize", "dpi"),
                                         build=_phone_snapshot_build,
-                                        update=_phone_snapshot_update)
+                                        update=_phone_snapshot_update,
+                                        moving=_phone_snapshot_moving)

@@ -679,3 +679,56 @@ def test_chapter_7_frames_moved_in_place_equal_fresh_figures(monkeypatch):
         for position, frame in zip(figure.positions(), figure.frames()):
             fresh = rasterize(plot(**figure.kwargs_at(position)))
             assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+# --- Chapter 8: tabular classification, phone prices ---
+
+def _phone_snapshots():
+    """Two made-up snapshots in the shape nnbook.tabular.train_phones records (cheap to build)."""
+    g = torch.Generator().manual_seed(8)
+    snapshots = {}
+    for epoch in (0, 50):
+        confusion = torch.randint(0, 120, (4, 4), generator=g)
+        regions = torch.randint(0, 4, (41, 41), generator=g)
+        snapshots[epoch] = dict(confusion=confusion.tolist(), regions=regions.tolist())
+    points = ([256.0, 2000.0, 3998.0], [501.0, 1200.0, 1998.0], [0, 2, 3])
+    return snapshots, points
+
+
+@pytest.mark.parametrize("epoch", [0, 50])
+def test_phone_training_snapshot_draws_the_matrix_its_accuracy_and_the_regions(epoch):
+    snapshots, points = _phone_snapshots()
+    fig = plots.phone_training_snapshot(epoch, snapshots=snapshots, points=points)
+    conf_ax, region_ax = fig.axes
+    confusion = np.asarray(snapshots[epoch]["confusion"])
+    np.testing.assert_array_equal(conf_ax.images[0].get_array(), confusion)
+    shown = [int(t.get_text()) for t in conf_ax.texts if t.get_text().isdigit()]
+    assert sorted(shown) == sorted(confusion.flatten().tolist())
+    accuracy = np.trace(confusion) / confusion.sum()
+    assert any(f"epoch {epoch}: accuracy {accuracy:.1%}" in t.get_text() for t in conf_ax.texts)
+    np.testing.assert_array_equal(region_ax.images[0].get_array(),
+                                  np.asarray(snapshots[epoch]["regions"]))
+    assert sum(len(c.get_offsets()) for c in region_ax.collections) == 3
+
+
+def test_phone_training_snapshot_handles_an_all_zero_matrix_and_rejects_unknown_epochs():
+    snapshots, points = _phone_snapshots()
+    snapshots[0]["confusion"] = [[0] * 4 for _ in range(4)]
+    fig = plots.phone_training_snapshot(0, snapshots=snapshots, points=points)
+    assert any("accuracy 0.0%" in t.get_text() for t in fig.axes[0].texts)
+    with pytest.raises(ValueError, match="no snapshot for epoch 7"):
+        plots.phone_training_snapshot(7, snapshots=snapshots, points=points)
+
+
+def test_phone_training_snapshot_frames_moved_in_place_equal_fresh_figures(monkeypatch):
+    from nnbook.widgets import InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    snapshots, points = _phone_snapshots()
+    figure = InteractiveFigure(plots.phone_training_snapshot, dict(epoch=Slider([0, 50])),
+                               alt="chapter 8", fixed={"snapshots": snapshots, "points": points},
+                               max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plots.phone_training_snapshot(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
