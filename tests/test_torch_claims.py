@@ -951,3 +951,71 @@ def test_scaling_the_weight_matrix_before_batch_norm_changes_nothing_in_training
     with torch.no_grad():
         linear.weight *= 3
     torch.testing.assert_close(bn(linear(x)), out, rtol=0, atol=1e-3)
+
+
+# --- Chapter 8: tabular classification, phone prices ---
+
+def test_cross_entropy_on_softmax_outputs_has_the_floor_log_1_plus_c_minus_1_over_e():
+    """Chapter 8: CrossEntropyLoss applies log-softmax itself; fed probabilities p (a softmax
+    output), its loss -p_y + log sum_k exp(p_k) is smallest at a one-hot p, log(1 + (C-1)/e)."""
+    import math
+    for c in (2, 4, 10):
+        one_hot = torch.zeros(1, c)
+        one_hot[0, 0] = 1.0
+        floor = torch.nn.CrossEntropyLoss()(one_hot, torch.tensor([0]))
+        assert math.isclose(floor.item(), math.log(1 + (c - 1) / math.e), rel_tol=1e-6)
+        torch.manual_seed(c)
+        probabilities = torch.softmax(torch.randn(1000, c) * 20, dim=1)
+        losses = torch.nn.CrossEntropyLoss(reduction="none")(probabilities, torch.zeros(1000).long())
+        assert losses.min() >= floor - 1e-6
+
+
+def test_softmax_jacobian_entries_are_at_most_a_quarter():
+    """Chapter 8: d softmax_k / d z_j = p_k (delta_kj - p_j), at most 1/4 in size."""
+    torch.manual_seed(0)
+    for _ in range(20):
+        z = torch.randn(5) * 5
+        jacobian = torch.autograd.functional.jacobian(lambda v: torch.softmax(v, dim=0), z)
+        p = torch.softmax(z, dim=0)
+        torch.testing.assert_close(jacobian, torch.diag(p) - torch.outer(p, p))
+        assert jacobian.abs().max() <= 0.25 + 1e-7
+
+
+def test_a_seeded_dataloader_generator_continues_across_epochs():
+    """Chapter 8 (nnbook.tabular.train_phones): iterating a DataLoader twice with a seeded
+    generator gives two different orders, and the same two orders on every run."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    def two_epochs():
+        loader = DataLoader(TensorDataset(torch.arange(20)), batch_size=20, shuffle=True,
+                            generator=torch.Generator().manual_seed(0))
+        return [next(iter(loader))[0].tolist() for _ in range(2)]
+
+    first, second = two_epochs()
+    assert first != second and [first, second] == two_epochs()
+
+
+def test_train_and_eval_mode_agree_for_a_network_of_linear_and_relu_layers():
+    """Chapter 8: modes change only layers such as dropout and batch norm."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(20, 64), torch.nn.ReLU(), torch.nn.Linear(64, 4))
+    x = torch.randn(8, 20)
+    net.train()
+    out = net(x)
+    net.eval()
+    assert torch.equal(out, net(x))
+
+
+def test_state_dict_round_trip_through_a_buffer_with_weights_only():
+    """Chapter 8: torch.save of a dict of tensors, torch.load(weights_only=True), load_state_dict."""
+    import io
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    buffer = io.BytesIO()
+    torch.save({"model": net.state_dict(), "mean": torch.ones(3)}, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    other = torch.nn.Sequential(torch.nn.Linear(3, 2))
+    other.load_state_dict(loaded["model"])
+    x = torch.randn(4, 3)
+    assert torch.equal(other(x), net(x)) and torch.equal(loaded["mean"], torch.ones(3))
