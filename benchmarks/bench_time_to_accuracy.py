@@ -30,7 +30,27 @@ from nnbook.train import evaluate, fit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 
-CASES = {}  # name -> function(device) returning a dict: see run_case
+def phones(device):
+    """Chapter 8: the phone table's 20-64-32-4 network, Adam at 1e-3, batches of 32 (nnbook.tabular)."""
+    from torch import nn
+
+    from nnbook import tabular
+
+    recipe = tabular.RECIPE
+    (x_train, y_train), _, (x_test, y_test) = tabular.phone_split(recipe["split_seed"])
+    mean, std = tabular.fit_standardizer(x_train)
+    nnbook.seed_everything(recipe["seed"])
+    model = tabular.phone_mlp().to(device)
+    return {"model": model, "loss_fn": nn.CrossEntropyLoss(),
+            "optimizer": torch.optim.Adam(model.parameters(), lr=recipe["lr"]),
+            "train_loader": tabular.phone_loader(tabular.standardize(x_train, mean, std), y_train,
+                                                 recipe["batch_size"], recipe["seed"]),
+            "test_loader": [(tabular.standardize(x_test, mean, std), y_test)],
+            "target": tabular.STATED_TEST_ACCURACY, "max_epochs": recipe["epochs"],
+            "description": "Chapter 8: phone prices, 20-64-32-4, Adam"}
+
+
+CASES = {"phones": phones}  # name -> function(device) returning a dict: see run_case
 
 
 def run_case(name, device, seed=0):

@@ -29,13 +29,14 @@ from nnbook.data.phones import PHONE_FEATURES, load_phones
 from nnbook.train import evaluate, fit
 from nnbook.utils import seed_everything
 
-__all__ = ["SPLIT_SIZES", "RECIPE", "phone_split", "fit_standardizer", "standardize", "phone_mlp",
+__all__ = ["SPLIT_SIZES", "RECIPE", "STATED_TEST_ACCURACY", "phone_split", "fit_standardizer", "standardize", "phone_mlp",
            "phone_loader", "train_phones", "confusion_matrix", "permutation_importance",
            "decision_grid"]
 
 SPLIT_SIZES = (1200, 400, 400)  # training, validation, test
 # The chapter's headline recipe, the one the time-to-accuracy benchmark times.
 RECIPE = dict(optimizer="adam", lr=1e-3, batch_size=32, epochs=50, seed=0, split_seed=0)
+STATED_TEST_ACCURACY = 0.91  # what RECIPE reaches on the test split, as the chapter states it
 
 
 def phone_split(seed=0, table=None):
