@@ -14,7 +14,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.depth``            per-layer statistics of deep stacks under each initializer
 ``nnbook.data``             datasets that load offline: digits, a phone-price table, MNIST
 ``nnbook.summary``          a model summary: layers, output shapes, parameter counts
-``nnbook.train``            a small training loop with validation history and early stopping
+``nnbook.train``            one training loop: history, early stopping, schedulers, live curves
 ``nnbook.regularization``   the stored regularization grid: training runs, loading, checks
 ``nnbook.plots``            pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``          ipywidgets wiring of the plotting functions

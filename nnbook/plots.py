@@ -301,6 +301,51 @@ def relu_network_boundary(hidden_weight, hidden_bias, output_weight, output_bias
     return fig
 
 
+# --- Shared: training curves (nnbook.train) ---
+
+__all__ += ["training_curves"]
+
+
+def training_curves(history, *, title=None, figsize=(8.0, 3.0), dpi=80):
+    """Loss (left) and accuracy (right) per epoch from a :class:`nnbook.train.History`.
+
+    Training numbers are drawn solid, validation numbers dashed; the accuracy panel says so when
+    the history has no accuracy (a regression). With early stopping, a dotted line marks the
+    epoch whose state was kept (``history.best_epoch``).
+    """
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    epochs = list(range(1, len(history.train_loss) + 1))
+
+    def draw(ax, train, val, label):
+        if train:
+            ax.plot(epochs[:len(train)], train, color="#2166ac", label=f"training {label}")
+        if val:
+            ax.plot(list(range(1, len(val) + 1)), val, color="#b2182b", linestyle="--",
+                    label=f"validation {label}")
+        if history.best_epoch is not None:
+            ax.axvline(history.best_epoch, color="0.4", linestyle=":", label="kept epoch")
+        ax.set(xlabel="epoch", ylabel=label)
+        if ax.has_data():
+            ax.legend(fontsize="small")
+
+    draw(loss_ax, history.train_loss, history.val_loss, "loss")
+    finite = [a for a in history.train_accuracy + history.val_accuracy if not math.isnan(a)]
+    if finite:
+        draw(acc_ax, [a for a in history.train_accuracy if not math.isnan(a)],
+             [a for a in history.val_accuracy if not math.isnan(a)], "accuracy")
+    else:
+        acc_ax.set_axis_off()
+        acc_ax.text(0.5, 0.5, "no accuracy recorded", ha="center", va="center",
+                    transform=acc_ax.transAxes, color="0.4")
+    if not epochs:
+        loss_ax.text(0.5, 0.5, "no epoch trained yet", ha="center", va="center",
+                     transform=loss_ax.transAxes, color="0.4")
+    if title is not None:
+        fig.suptitle(title, fontsize="medium")
+    return fig
+
+
 # --- Chapter 2: activation functions ---
 
 __all__ += ["EXPLORER_ACTIVATIONS", "activation_explorer", "gradient_norms_by_layer",

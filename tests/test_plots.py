@@ -170,6 +170,26 @@ def test_relu_network_boundary_rejects_bad_shapes(args, message):
         plots.relu_network_boundary(*args)
 
 
+# --- Shared: training curves (nnbook.train) ---
+
+def test_training_curves_draws_what_the_history_holds():
+    import math
+
+    from nnbook.train import History
+
+    full = History(train_loss=[1.0, 0.5, 0.4], val_loss=[1.1, 0.7, 0.8], val_accuracy=[0.5, 0.7, 0.6],
+                   train_accuracy=[0.4, 0.8, 0.9], lr=[0.1] * 3, best_epoch=2, stopped_epoch=3)
+    fig = plots.training_curves(full, title="run")
+    loss_ax, acc_ax = fig.axes
+    assert [len(line.get_xdata()) for line in loss_ax.get_lines()] == [3, 3, 2]  # 2 curves + kept
+    assert list(acc_ax.get_lines()[1].get_ydata()) == [0.5, 0.7, 0.6]
+    regression = History(train_loss=[2.0, 1.0], train_accuracy=[math.nan] * 2)
+    fig = plots.training_curves(regression)
+    assert not fig.axes[1].axison and "no accuracy" in fig.axes[1].texts[0].get_text()
+    empty = plots.training_curves(History())
+    assert "no epoch" in empty.axes[0].texts[0].get_text()
+
+
 # --- Chapter 2: activation functions ---
 
 @pytest.mark.parametrize("activation", sorted(plots.EXPLORER_ACTIVATIONS))

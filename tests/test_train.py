@@ -203,3 +203,174 @@ def test_the_grids_early_stopping_record_is_what_early_stopping_keeps():
     stored = reg.load_grid()[(0.0, 0.0)]
     assert stored["kept_epoch_by_seed"][0] == 57 and stored["stopped_epoch_by_seed"][0] == 77
 
+
+
+# --- the full fit: scheduler, device, progress bar, live curves, Keras-like history ---
+
+def _classifier(seed=0):
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
+
+
+def test_fit_records_training_accuracy_and_the_rate_of_each_epoch_and_steps_the_scheduler():
+    x, y = _problem()
+    model = _classifier()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, [(x, y)], epochs=5,
+                  scheduler=scheduler, progress=False)
+    assert history.lr == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)   # after five steps
+    # full batch: the training accuracy of epoch 2 is the accuracy of the weights after epoch 1
+    again = _classifier()
+    opt = torch.optim.SGD(again.parameters(), lr=0.1)
+    loss = nn.CrossEntropyLoss()(again(x), y)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        expected = (again(x).argmax(dim=1) == y).float().mean().item()
+    assert history.train_accuracy[1] == pytest.approx(expected)
+    assert history.epochs == [1, 2, 3, 4, 5]
+    keras = history.history
+    assert set(keras) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert keras["loss"] is history.train_loss and keras["val_loss"] == []
+
+
+def test_fit_gives_reduce_on_plateau_the_validation_loss():
+    x, y = _problem()
+    model = _classifier()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+
+    class Recording(torch.optim.lr_scheduler.ReduceLROnPlateau):
+        def step(self, metrics, *args, **kwargs):
+            seen.append(float(metrics))
+            return super().step(metrics, *args, **kwargs)
+
+    history = fit(model, nn.CrossEntropyLoss(), optimizer, [(x, y)], [(x, y)], epochs=3,
+                  scheduler=Recording(optimizer), progress=False)
+    assert seen == history.val_loss
+    with pytest.raises(ValueError, match="val_loader"):
+        fit(model, nn.CrossEntropyLoss(), optimizer, [(x, y)], epochs=1,
+            scheduler=torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer))
+
+
+def test_fit_regression_has_nan_accuracy():
+    x, _ = _problem()
+    target = x[:, :1] * 2
+    model = nn.Linear(5, 1)
+    history = fit(model, nn.MSELoss(), torch.optim.SGD(model.parameters(), lr=0.1), [(x, target)],
+                  [(x, target)], epochs=2, progress=False)
+    assert all(math.isnan(a) for a in history.train_accuracy + history.val_accuracy)
+    assert history.train_loss[1] < history.train_loss[0]
+
+
+def test_fit_is_deterministic_under_a_seed_with_a_shuffling_loader():
+    from torch.utils.data import DataLoader, TensorDataset
+
+    import nnbook
+
+    x, y = _problem()
+
+    def run():
+        nnbook.seed_everything(3)
+        model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Dropout(0.3), nn.Linear(8, 2))
+        loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True)
+        history = fit(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.01),
+                      loader, [(x, y)], epochs=3, progress=False)
+        return history, model
+
+    (h1, m1), (h2, m2) = run(), run()
+    assert h1 == h2
+    for a, b in zip(m1.parameters(), m2.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_fit_refuses_a_model_on_another_device_with_the_fix_in_the_message():
+    x, y = _problem()
+    model = _classifier()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"model.to\(device\)"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], epochs=1, device="meta", progress=False)
+    history = fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], [(x, y)], epochs=1,
+                  device=torch.device("cpu"), progress=False)
+    assert len(history.val_loss) == 1
+    with pytest.raises(ValueError, match="epochs"):
+        fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], epochs=-1)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_on_cuda_matches_cpu():
+    x, y = _problem()
+    cpu, gpu = _classifier(), _classifier()
+    gpu.to("cuda")
+    loaders = [(x, y)]
+    h_cpu = fit(cpu, nn.CrossEntropyLoss(), torch.optim.SGD(cpu.parameters(), lr=0.1), loaders,
+                loaders, epochs=3, progress=False)
+    h_gpu = fit(gpu, nn.CrossEntropyLoss(), torch.optim.SGD(gpu.parameters(), lr=0.1), loaders,
+                loaders, epochs=3, device="cuda", progress=False)
+    assert h_gpu.train_loss == pytest.approx(h_cpu.train_loss, rel=1e-4)
+    assert h_gpu.val_accuracy == pytest.approx(h_cpu.val_accuracy)
+    assert next(gpu.parameters()).is_cuda
+
+
+def test_the_progress_bar_stays_out_of_stored_outputs_and_shows_otherwise(monkeypatch, capsys):
+    x, y = _problem()
+    model = _classifier()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    monkeypatch.setenv("NNBOOK_STATIC_FRAMES", "1")
+    fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], epochs=2)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("NNBOOK_STATIC_FRAMES", "0")
+    fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], [(x, y)], epochs=2)
+    err = capsys.readouterr().err
+    assert "training" in err and "2/2" in err and "val_accuracy" in err
+    fit(model, nn.CrossEntropyLoss(), opt, [(x, y)], epochs=2, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+class _Handle:
+    def __init__(self, log):
+        self.log = log
+
+    def update(self, figure):
+        self.log.append(("update", figure))
+
+
+def _fake_kernel(monkeypatch, log):
+    import IPython.display
+
+    from nnbook.widgets import live
+
+    monkeypatch.setattr(live, "in_kernel", lambda: True)
+
+    def display(figure, display_id=False):
+        log.append(("display", figure))
+        return _Handle(log)
+
+    monkeypatch.setattr(IPython.display, "display", display)
+
+
+@pytest.mark.parametrize("storing, shown", [("0", 4), ("1", 1)])
+def test_live_curves_redraw_each_epoch_live_and_once_while_outputs_are_stored(monkeypatch, storing,
+                                                                              shown):
+    from matplotlib.figure import Figure
+
+    x, y = _problem()
+    model = _classifier()
+    log = []
+    _fake_kernel(monkeypatch, log)
+    monkeypatch.setenv("NNBOOK_STATIC_FRAMES", storing)
+    fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), [(x, y)],
+        [(x, y)], epochs=3, progress=False, live=True)
+    # live: one display, then an update per later epoch and one at the end; stored: one display
+    assert len(log) == shown and log[0][0] == "display"
+    assert all(kind == "update" for kind, _ in log[1:])
+    assert all(isinstance(figure, Figure) for _, figure in log)
+
+
+def test_live_curves_do_nothing_outside_a_kernel():
+    x, y = _problem()
+    model = _classifier()
+    fit(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), [(x, y)],
+        epochs=1, progress=False, live=True)      # no IPython kernel here: no error, no output
