@@ -14,14 +14,14 @@ The recipe the chapter states and asserts, in small pieces that a benchmark can 
   Kaiming initialization: each hidden weight matrix drawn from
   :math:`\mathcal N(0, 2/\text{fan\_in})`, the output layer's from
   :math:`\mathcal N(0, 1/\text{fan\_in})` (no ReLU follows it), biases 0.
-  ``relu_on_logits=True`` adds the seed notes' ReLU after the output layer, to show its harm.
+  ``relu_on_logits=True`` adds the ReLU a popular MNIST tutorial puts there after the output layer, to show its harm.
 * :func:`train_digits` trains it with :func:`nnbook.train.fit` (the headline recipe: Adam,
   learning rate :data:`LR` = 1e-3, batches of :data:`BATCH_SIZE` = 64, :data:`EPOCHS` = 20
   epochs) and returns the model and its history.
 * :func:`confusion_matrix` counts, for every true class, how often each class was predicted.
 
 For full MNIST (28×28, 60,000 training images), :func:`mnist_tensors` flattens and normalizes
-the images :func:`nnbook.data.load_mnist` reads, and :func:`mnist_mlp` builds the seed notes'
+the images :func:`nnbook.data.load_mnist` reads, and :func:`mnist_mlp` builds the tutorial's
 :math:`784 \to 200 \to 200 \to 10` network without their ReLU on the logits.
 :func:`log_history` writes a history to TensorBoard when ``tensorboard`` is installed.
 
@@ -98,7 +98,7 @@ def _kaiming(sizes, relu_on_logits):
 def digits_mlp(hidden=(128, 64), relu_on_logits=False):
     """64 → hidden... → 10 with ReLU between the layers, Kaiming-initialized (see the module).
 
-    ``relu_on_logits=True`` also puts a ReLU after the last layer (the seed notes' mistake).
+    ``relu_on_logits=True`` also puts a ReLU after the last layer (a popular tutorial's mistake).
     """
     return _kaiming((64, *hidden, 10), relu_on_logits)
 
@@ -149,7 +149,7 @@ def _record(model, x, y, shown):
     guess = model(x).argmax(dim=1)
     wrong = (guess != y).nonzero().squeeze(1)[:shown]
     return dict(matrix=confusion_matrix(guess, y).tolist(),
-                accuracy=(guess == y).float().mean().item(),
+                accuracy=(guess == y).sum().item() / len(y),
                 wrong_images=x[wrong].tolist(), wrong_guess=guess[wrong].tolist(),
                 wrong_true=y[wrong].tolist())
 
@@ -172,7 +172,7 @@ def training_records(epochs=RECORDED_EPOCHS, seed=0, shown=8, **options):
     records = {}
     for epoch in range(max(epochs) + 1):
         if epoch > 0:
-            fit(model, loss_fn, optimizer, train, epochs=1)
+            fit(model, loss_fn, optimizer, train, epochs=1, progress=False)
         if epoch in epochs:
             records[epoch] = _record(model.eval(), x_val, y_val, shown)
     return records
@@ -183,7 +183,7 @@ def mnist_tensors(root, download=False, **load_options):
 
     The grey levels 0–255 are divided by 255 and then normalized with the training images'
     mean and standard deviation over all pixels (for the official files about 0.1307 and
-    0.3081, the constants of the seed notes). ``load_options`` go to
+    0.3081, the constants many tutorials type in). ``load_options`` go to
     :func:`nnbook.data.mnist.load_mnist` (``checksums=None`` for test files).
     """
     from nnbook.data.mnist import load_mnist

@@ -1444,7 +1444,8 @@ def _confusion_build(figsize, dpi):
                                 va="bottom", fontsize="small", zorder=2))
         cells.append(cell)
     fig.text(0.78, 0.92, "misclassified: guess (true)", ha="center", fontsize="small")
-    title = fig.text(0.28, 0.92, "", ha="center", fontsize="medium")
+    title = ax.text(0.28, 0.92, "", transform=fig.transFigure, ha="center", fontsize="medium",
+                    zorder=3)
     return dict(fig=fig, image=image, counts=counts, cells=cells, pictures=pictures,
                 labels=labels, title=title)
 
