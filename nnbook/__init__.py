@@ -16,6 +16,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.summary``          a model summary: layers, output shapes, parameter counts
 ``nnbook.train``            one training loop: history, early stopping, schedulers, live curves
 ``nnbook.regularization``   the stored regularization grid: training runs, loading, checks
+``nnbook.digits``           Chapter 9's digits recipe: split, model, training, MNIST, TensorBoard
 ``nnbook.plots``            pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``          ipywidgets wiring of the plotting functions
 ``nnbook.grading``          public checks for students, the grader for instructors
@@ -35,6 +36,7 @@ _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
     "probes", "depth", "data", "summary", "autograd", "train", "regularization",
 }
+_SUBMODULES |= {"digits"}  # Chapter 9
 
 
 def __getattr__(name):
