@@ -388,5 +388,34 @@ GRIDS["phone_training_snapshot 8"] = (_ch8_snapshot, dict(
     epoch=Slider(list(_CH8_EPOCHS), default=50)))
 
 
+# --- Chapter 9: handwritten digits ---
+def _chapter_9_records():
+    from nnbook.digits import RECORDED_EPOCHS, training_records
+    return training_records(epochs=RECORDED_EPOCHS)
+
+
+_CH9_RECORDS = _chapter_9_records()
+CASES["confusion_over_training"] = [
+    ("epoch 0 (untrained)", dict(epoch=0, records=_CH9_RECORDS)),
+    ("epoch 3 (default)", dict(epoch=3, records=_CH9_RECORDS)),
+    ("epoch 20", dict(epoch=20, records=_CH9_RECORDS)),
+]
+
+
+def _ch9_confusion(epoch=3):
+    return plots.confusion_over_training(epoch, records=_CH9_RECORDS)
+
+
+_ch9_confusion.redraw = plots.Redraw(
+    shape=(), build=lambda: plots.confusion_over_training.redraw.build((8.0, 3.6), 80),
+    update=lambda state, epoch=3: plots.confusion_over_training.redraw.update(
+        state, epoch, records=_CH9_RECORDS),
+    moving=plots.confusion_over_training.redraw.moving)
+
+# Chapter 9's interactive figure; keep in step with chapters/09-handwritten-digits.ipynb.
+GRIDS["confusion_over_training 7"] = (_ch9_confusion, dict(
+    epoch=Slider(list(_CH9_RECORDS), default=3)))
+
+
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ mirrors PyTorch so that a reader can swap ``nnbook.X`` for ``torch.X`` and see t
 ``nnbook.train``            one training loop: history, early stopping, schedulers, live curves
 ``nnbook.regularization``   the stored regularization grid: training runs, loading, checks
 ``nnbook.tabular``          Chapter 8's pipeline: split, standardization, network, recipe
+``nnbook.digits``           Chapter 9's digits recipe: split, model, training, MNIST, TensorBoard
 ``nnbook.plots``            pure plotting functions (parameters in, Figure out)
 ``nnbook.widgets``          ipywidgets wiring of the plotting functions
 ``nnbook.grading``          public checks for students, the grader for instructors
@@ -34,9 +35,8 @@ __all__ = ["get_device", "seed_everything", "__version__"]
 
 _SUBMODULES = {
     "functional", "init", "nn", "optim", "plots", "widgets", "grading", "backprop", "utils",
-    "probes", "depth", "data", "summary", "autograd", "train", "regularization",
+    "probes", "depth", "data", "summary", "autograd", "train", "regularization", "tabular", "digits",
 }
-_SUBMODULES |= {"tabular"}  # Chapter 8
 
 
 def __getattr__(name):

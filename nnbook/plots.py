@@ -1502,3 +1502,93 @@ phone_training_snapshot.redraw = Redraw(shape=("points", "extent", "figsize", "d
                                         build=_phone_snapshot_build,
                                         update=_phone_snapshot_update,
                                         moving=_phone_snapshot_moving)
+
+
+# --- Chapter 9: handwritten digits ---
+__all__ += ["confusion_over_training"]
+
+_WRONG_SHOWN = 8  # misclassified digits drawn beside the matrix (2 rows of 4)
+
+
+def _confusion_build(figsize, dpi):
+    fig = Figure(figsize=figsize, dpi=dpi)
+    ax = fig.add_axes((0.07, 0.13, 0.42, 0.72))
+    image = ax.imshow(np.zeros((10, 10)), cmap="Blues", vmin=0, vmax=1, zorder=1)
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit")
+    ax.tick_params(labelsize="small")
+    _frame_below(ax)
+    counts = [[ax.text(j, i, "", ha="center", va="center", fontsize=7, zorder=2)
+               for j in range(10)] for i in range(10)]
+    cells, pictures, labels = [], [], []
+    for k in range(_WRONG_SHOWN):
+        cell = fig.add_axes((0.56 + 0.11 * (k % 4), 0.47 - 0.38 * (k // 4), 0.09, 0.27))
+        cell.set_axis_off()
+        pictures.append(cell.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1, zorder=1))
+        labels.append(cell.text(0.5, 1.04, "", transform=cell.transAxes, ha="center",
+                                va="bottom", fontsize="small", zorder=2))
+        cells.append(cell)
+    fig.text(0.78, 0.92, "misclassified: guess (true)", ha="center", fontsize="small")
+    title = ax.text(0.28, 0.92, "", transform=fig.transFigure, ha="center", fontsize="medium",
+                    zorder=3)
+    return dict(fig=fig, image=image, counts=counts, cells=cells, pictures=pictures,
+                labels=labels, title=title)
+
+
+def _confusion_moving(state):
+    return [state["image"], *(t for row in state["counts"] for t in row), *state["pictures"],
+            *state["labels"], state["title"]]
+
+
+def _confusion_update(state, epoch=0, records=None):
+    if records is None or epoch not in records:
+        known = sorted(records) if records else []
+        raise ValueError(f"no stored record for epoch {epoch}; the epochs are {known}")
+    record = records[epoch]
+    matrix = np.asarray(record["matrix"], dtype=float)
+    if matrix.shape != (10, 10):
+        raise ValueError(f"the confusion matrix must be 10×10, got {matrix.shape}")
+    # each row as a share of its true digit's images: the diagonal is the per-digit accuracy
+    totals = matrix.sum(axis=1, keepdims=True)
+    state["image"].set_data(np.divide(matrix, totals, out=np.zeros_like(matrix),
+                                      where=totals > 0))
+    for i in range(10):
+        for j in range(10):
+            count = int(matrix[i, j])
+            text = state["counts"][i][j]
+            text.set_text(str(count) if count else "")
+            text.set_color("white" if i == j and totals[i, 0] and count > 0.5 * totals[i, 0]
+                           else ("C3" if i != j else "black"))
+    wrong = list(zip(record["wrong_images"], record["wrong_guess"], record["wrong_true"]))
+    for k in range(_WRONG_SHOWN):
+        if k < len(wrong):
+            pixels, guess, true = wrong[k]
+            pixels = np.asarray(pixels, dtype=float).reshape(8, 8)
+            low, high = pixels.min(), pixels.max()
+            state["pictures"][k].set_data((pixels - low) / (high - low) if high > low else
+                                          np.zeros((8, 8)))
+            state["labels"][k].set_text(f"{guess} ({true})")
+        else:
+            state["pictures"][k].set_data(np.zeros((8, 8)))
+            state["labels"][k].set_text("")
+    state["title"].set_text(f"after {epoch} epoch{'' if epoch == 1 else 's'}: validation "
+                            f"accuracy {record['accuracy']:.1%}")
+    return state["fig"]
+
+
+def confusion_over_training(epoch=0, *, records, figsize=(8.0, 3.6), dpi=80):
+    r"""The validation confusion matrix and the first misclassified digits, after ``epoch`` epochs.
+
+    ``records[epoch]`` holds ``"matrix"`` (10×10 counts: row :math:`i`, column :math:`j` = images
+    of true digit :math:`i` predicted as :math:`j`), ``"accuracy"`` (the trace over the total),
+    and up to eight misclassified images as ``"wrong_images"`` (64 pixels each),
+    ``"wrong_guess"`` and ``"wrong_true"``, measured beforehand (nothing is trained here). Each
+    row is coloured by its share of that digit's images, so the diagonal shows the per-digit
+    accuracy; off-diagonal counts are printed in red.
+
+    ``confusion_over_training.redraw`` moves a built figure to another epoch in place.
+    """
+    return _confusion_update(_confusion_build(figsize, dpi), epoch, records)
+
+
+confusion_over_training.redraw = Redraw(shape=("figsize", "dpi"), build=_confusion_build,
+                                        update=_confusion_update, moving=_confusion_moving)

@@ -82,6 +82,16 @@ def test_compare_is_strict_about_ints_and_sequence_lengths():
     assert "should have 2 items, but it has 1" in values.compare(enc((1, 2)), enc([1]))
 
 
+def test_compare_looks_inside_dicts_of_tensors():
+    """A dict holding tensors is compared key by key (== on tensors would raise)."""
+    want = {"x": torch.zeros(2), "name": "a"}
+    assert values.compare(enc(want), enc({"x": torch.zeros(2), "name": "a"})) is None
+    assert "keys 'x', 'name', in this order, but it has 'name', 'x'" in values.compare(
+        enc(want), enc({"name": "a", "x": torch.zeros(2)}))
+    assert "item 'x' of the result" in values.compare(enc(want), enc({"x": torch.ones(2), "name": "a"}))
+    assert "should be a dict" in values.compare(enc(want), enc([torch.zeros(2), "a"]))
+
+
 def test_encode_survives_hostile_objects():
     class Hostile:
         def __repr__(self):

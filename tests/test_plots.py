@@ -732,3 +732,58 @@ def test_phone_training_snapshot_frames_moved_in_place_equal_fresh_figures(monke
     for position, frame in zip(figure.positions(), figure.frames()):
         fresh = rasterize(plots.phone_training_snapshot(**figure.kwargs_at(position)))
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
+
+
+# --- Chapter 9: handwritten digits ---
+
+def _chapter_9_records():
+    g = torch.Generator().manual_seed(0)
+    records = {}
+    for epoch, n_wrong in ((0, 8), (1, 3), (20, 0)):
+        matrix = torch.diag(torch.full((10,), 30 - n_wrong))
+        matrix[3, 8] += n_wrong
+        if epoch == 0:
+            matrix[2] = 0  # a digit with no images: its row stays blank
+        total = matrix.sum().item()
+        records[epoch] = dict(matrix=matrix.tolist(), accuracy=matrix.trace().item() / total,
+                              wrong_images=torch.rand(n_wrong, 64, generator=g).tolist(),
+                              wrong_guess=[8] * n_wrong, wrong_true=[3] * n_wrong)
+    return records
+
+
+@pytest.mark.parametrize("epoch", [0, 1, 20])
+def test_confusion_over_training_draws_the_stored_matrix_and_mistakes(epoch):
+    records = _chapter_9_records()
+    fig = plots.confusion_over_training(epoch, records=records)
+    ax = fig.axes[0]
+    matrix = np.array(records[epoch]["matrix"], dtype=float)
+    shown = ax.images[0].get_array()
+    for i in range(10):
+        total = matrix[i].sum()
+        np.testing.assert_allclose(shown[i], matrix[i] / total if total else 0 * matrix[i])
+    texts = [t.get_text() for t in ax.texts]
+    assert f"validation accuracy {records[epoch]['accuracy']:.1%}" in " ".join(texts)
+    n_wrong = len(records[epoch]["wrong_guess"])
+    labels = [t.get_text() for cell in fig.axes[1:] for t in cell.texts]
+    assert labels.count("8 (3)") == n_wrong and labels.count("") == 8 - n_wrong
+    counts = {t.get_text() for t in ax.texts}
+    assert (str(n_wrong) in counts) == (n_wrong > 0)
+
+
+def test_confusion_over_training_rejects_an_epoch_that_was_not_recorded():
+    with pytest.raises(ValueError, match="no stored record"):
+        plots.confusion_over_training(5, records=_chapter_9_records())
+
+
+def test_chapter_9_frames_moved_in_place_equal_fresh_figures(monkeypatch):
+    """Frames drawn by moving one figure are byte for byte those of fresh calls."""
+    from nnbook.widgets import InteractiveFigure, Slider
+    from nnbook.widgets.frames import encode_image, rasterize
+
+    monkeypatch.setenv("NNBOOK_FRAME_WORKERS", "1")
+    records = _chapter_9_records()
+    figure = InteractiveFigure(plots.confusion_over_training, dict(epoch=Slider([0, 1, 20])),
+                               alt="chapter 9", fixed={"records": records}, max_bytes=1e9)
+    for position, frame in zip(figure.positions(), figure.frames()):
+        fresh = rasterize(plots.confusion_over_training(**figure.kwargs_at(position)))
+        assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)

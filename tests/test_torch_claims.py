@@ -1019,3 +1019,64 @@ def test_state_dict_round_trip_through_a_buffer_with_weights_only():
     other.load_state_dict(loaded["model"])
     x = torch.randn(4, 3)
     assert torch.equal(other(x), net(x)) and torch.equal(loaded["mean"], torch.ones(3))
+
+
+# --- Chapter 9: handwritten digits, and the GPU ---
+
+def test_tensor_to_returns_a_copy_and_module_to_moves_in_place():
+    """Chapter 9: a tensor's .to(device) leaves the original where it was; a module's .to moves
+    its own parameters and returns the same module (the meta device stands in for a GPU)."""
+    x = torch.ones(2, 3)
+    moved = x.to("meta")
+    assert x.device.type == "cpu" and moved.device.type == "meta" and moved.shape == x.shape
+    model = torch.nn.Linear(3, 2)
+    assert model.to("meta") is model and model.weight.device.type == "meta"
+
+
+def test_relu_on_logits_passes_no_gradient_to_a_negative_logit():
+    """Chapter 9: ReLU's derivative is 0 for negative inputs, so a negative true-class logit gets
+    no gradient; with all logits negative, no logit gets any and the loss is ln 10."""
+    logits = torch.tensor([[-1.0, 2.0, -0.5]], requires_grad=True)
+    torch.nn.functional.cross_entropy(torch.relu(logits), torch.tensor([0])).backward()
+    assert logits.grad[0, 0] == 0 and logits.grad[0, 2] == 0 and logits.grad[0, 1] != 0
+    logits = -torch.rand(1, 10) - 0.1
+    logits.requires_grad_()
+    loss = torch.nn.functional.cross_entropy(torch.relu(logits), torch.tensor([3]))
+    loss.backward()
+    assert torch.equal(logits.grad, torch.zeros(1, 10))
+    torch.testing.assert_close(loss, torch.log(torch.tensor(10.0)))
+
+
+def test_a_seeded_dataloader_reshuffles_every_epoch_and_repeats_from_the_same_seed():
+    """Chapter 9: shuffle=True draws a new order each epoch from the generator."""
+    from torch.utils.data import DataLoader, TensorDataset
+    data = TensorDataset(torch.arange(20))
+
+    def orders(seed):
+        loader = DataLoader(data, batch_size=20, shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))
+        return [next(iter(loader))[0].tolist() for _ in range(2)]
+
+    first, second = orders(0)
+    assert first != second and orders(0) == [first, second]
+
+
+def test_summary_writer_writes_event_files(tmp_path):
+    """Chapter 9: torch.utils.tensorboard.SummaryWriter (needs the tensorboard package) writes
+    TensorBoard event files into its log_dir."""
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+    with SummaryWriter(log_dir=str(tmp_path)) as writer:
+        writer.add_scalar("loss", 0.5, 1)
+    assert list(tmp_path.glob("events.out.tfevents*"))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_non_blocking_copies_from_pinned_memory_arrive_intact():
+    """Chapter 9: a pinned batch copied with non_blocking=True holds the same numbers on the GPU
+    once the stream is synchronized."""
+    x = torch.randn(64, 64).pin_memory()
+    assert x.is_pinned()
+    y = x.to("cuda", non_blocking=True)
+    torch.cuda.synchronize()
+    assert torch.equal(y.cpu(), x)

@@ -193,6 +193,8 @@ def compare(expected, got, label: str = "the result", device: str = "cpu"):
         return _compare_tensor(expected, got, label, device)
     if kind in ("tuple", "list"):
         return _compare_sequence(expected, got, label, device)
+    if kind == "dict":
+        return _compare_dict(expected, got, label, device)
     if kind == "int":
         if got[0] != "int":
             return f"{label} should be the int {expected[1]}, but it is {describe(got)}"
@@ -211,6 +213,21 @@ def _compare_sequence(expected, got, label, device):
         return f"{label} should have {len(expected[1])} items, but it has {len(got[1])}"
     for index, (want, have) in enumerate(zip(expected[1], got[1])):
         problem = compare(want, have, f"item {index} of {label}", device)
+        if problem:
+            return problem
+    return None
+
+
+def _compare_dict(expected, got, label, device):
+    # a dict holding tensors cannot be compared with ==: compare its keys, then each value
+    if got[0] != "dict":
+        return f"{label} should be a dict, but it is {describe(got)}"
+    want_keys, got_keys = [k for k, _ in expected[1]], [k for k, _ in got[1]]
+    if got_keys != want_keys:
+        return (f"{label} should have the keys {', '.join(want_keys)}, in this order, but it has "
+                f"{', '.join(got_keys) or 'none'}")
+    for (key, want), (_, have) in zip(expected[1], got[1]):
+        problem = compare(want, have, f"item {key} of {label}", device)
         if problem:
             return problem
     return None

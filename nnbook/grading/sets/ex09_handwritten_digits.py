@@ -1,0 +1,266 @@
+"""Exercise set 9, "Handwritten digits, and the GPU": the questions of
+solutions/09-handwritten-digits.ipynb.
+
+q1 ``standardize_pixels(train, *others)``       standardize every pixel (column) with the training
+                                                rows' own mean and standard deviation, a constant
+                                                pixel included, and apply the same map to the other
+                                                parts (3 points)
+q2 ``predict_all(model, loader, device)``       an evaluation loop: every prediction and target of
+                                                a loader, in order, on the CPU, computed in eval
+                                                mode without gradients on ``device``, the model's
+                                                mode restored (3 points)
+q3 ``to_device(batch, device)``                 move a nested batch (tuples, lists, dicts) of
+                                                tensors to a device, leaving everything else as it
+                                                is (2 points)
+
+Public cases are the ones the notebook's check cells run; the others are instructor cases that
+only the grader runs (constant pixels, float64, no other parts, empty parts, a model left in
+training mode, dropout, an empty loader, the ``meta`` device, nested dicts). Every case also checks
+that the inputs were not modified, and tensor cases are repeated on the GPU when one is present
+(q2 and q3 then move to ``cuda``).
+
+q2 and q3 are graded through a ``call`` that turns what the answer returned into plain data: for q2
+the predictions and targets as lists, the device type of the returned tensors, the model's mode
+afterwards and whether any forward pass ran with gradients on; for q3 the structure, with each
+tensor's device type, dtype, shape and values. ``meta`` tensors have no values, so a case on the
+``meta`` device tells an answer that moves nothing from one that moves everything, even on a
+machine without a GPU.
+"""
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from nnbook.grading.inputs import randn
+from nnbook.grading.questions import Case, ExerciseSet, Question
+
+
+# --------------------------------------------------------------------------- q1: standardize_pixels
+
+def standardize_pixels_reference(train, *others):
+    """Each column minus the training mean, divided by the training standard deviation (1 where it is 0)."""
+    mean, std = train.mean(dim=0), train.std(dim=0)
+    scale = torch.where(std > 0, std, torch.ones_like(std))
+    return tuple((x - mean) / scale for x in (train, *others))
+
+
+def _pixels(seed, rows, columns, dtype, device, constant=()):
+    x = randn(seed, rows, columns, dtype=dtype, device=device, scale=4.0) + 5.0
+    for column, value in constant:
+        x[:, column] = value
+    return x
+
+
+def _standardize_case(name, train_rows, other_rows, columns, seed, *, public=False,
+                      dtype=torch.float32, constant=(), hint=""):
+    def make_args(device):
+        train = _pixels(seed, train_rows, columns, dtype, device, constant)
+        others = [_pixels(seed + 10 + k, rows, columns, dtype, device)
+                  for k, rows in enumerate(other_rows)]
+        return (train, *others)
+    return Case(name, make_args, public=public, hint=hint)
+
+
+Q1 = Question(
+    id="q1", answer="standardize_pixels", args=("train", "others"),
+    reference=standardize_pixels_reference, points=3,
+    title="Standardize every pixel with the training images' statistics",
+    hint="decide along which dimension the statistics are taken, and what dividing means for a "
+         "pixel that never changes in the training images",
+    cases=(
+        _standardize_case("training and test, 6 pixels", 20, (7,), 6, 900, public=True),
+        _standardize_case("a constant pixel", 10, (5,), 4, 910, constant=((1, 0.0),), public=True,
+                          hint="a pixel that is the same in every training image has spread 0"),
+        _standardize_case("validation and test parts", 30, (8, 9), 5, 920),
+        _standardize_case("no other part", 12, (), 3, 930),
+        _standardize_case("two constant pixels, one of them not 0", 15, (6,), 5, 940,
+                          constant=((0, 0.0), (3, 5.0)),
+                          hint="the other parts may differ from the training value at a constant "
+                               "pixel: subtract, do not divide"),
+        _standardize_case("an empty other part (0 rows)", 10, (0,), 4, 950),
+        _standardize_case("float64, 64 pixels", 50, (20,), 64, 960, dtype=torch.float64),
+        _standardize_case("two training rows", 2, (3,), 4, 970),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- q2: predict_all
+
+def predict_all_reference(model, loader, device=None):
+    """(predictions, targets): int64 CPU tensors over the loader, in eval mode, without gradients."""
+    was_training = model.training
+    model.eval()
+    predictions, targets = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
+    with torch.no_grad():
+        for inputs, labels in loader:
+            if device is not None:
+                inputs = inputs.to(device)
+            predictions.append(model(inputs).argmax(dim=1).cpu())
+            targets.append(labels.cpu().long())
+    model.train(was_training)
+    return torch.cat(predictions), torch.cat(targets)
+
+
+class _Watched(nn.Module):
+    """Linear → Dropout(0.5) → Linear: different outputs in training mode; remembers whether any
+    forward pass ran with gradients enabled or in training mode."""
+
+    def __init__(self, features, classes, seed):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.first, self.drop, self.second = nn.Linear(features, 16), nn.Dropout(0.5), nn.Linear(16, classes)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.copy_(torch.randn(p.shape, generator=generator))
+        self.forward_with_grad = False
+
+    def forward(self, x):
+        self.forward_with_grad |= torch.is_grad_enabled()
+        return self.second(self.drop(torch.relu(self.first(x))))
+
+
+def _setup_predict(args):
+    """The model (on the inputs' device, in the case's mode) and a CPU loader a case describes."""
+    x, y, batch_size, seed, training, classes = args
+    torch.manual_seed(seed)  # the dropout an answer forgets to switch off is repeatable
+    model = _Watched(x.shape[1], classes, seed).to(x.device)
+    model.train(training)
+    loader = DataLoader(TensorDataset(x.cpu(), y.cpu()), batch_size=batch_size)
+    return model, loader, x.device
+
+
+def _run_predict(answer, args):
+    """Plain data about the answer's run: values, where they came back, and how the model was used."""
+    model, loader, device = _setup_predict(args)
+    result = answer(model, loader, device)
+    if not (isinstance(result, tuple) and len(result) == 2
+            and all(isinstance(t, torch.Tensor) for t in result)):
+        return ("not a pair of tensors", type(result).__name__)
+    predictions, targets = result
+    return (predictions.tolist(), targets.tolist(), str(predictions.dtype), str(targets.dtype),
+            "returned on " + predictions.device.type, "returned on " + targets.device.type,
+            "training mode after" if model.training else "eval mode after",
+            "a forward pass with gradients" if model.forward_with_grad else "no gradients")
+
+
+def _predict_case(name, n, batch_size, seed, *, public=False, training=True, features=5,
+                  classes=4, hint=""):
+    def make_args(device):
+        x = randn(seed + 1, n, features, device=device)
+        y = torch.randint(0, classes, (n,), generator=torch.Generator().manual_seed(seed + 2))
+        return x, y.to(device), batch_size, seed, training, classes
+    return Case(name, make_args, public=public, hint=hint)
+
+
+Q2 = Question(
+    id="q2", answer="predict_all", args=("inputs", "targets", "batch_size", "seed", "training",
+                                         "classes"),
+    reference=predict_all_reference, points=3, call=_run_predict,
+    title="An evaluation loop that returns every prediction",
+    hint="list what must be true while the model predicts, and what must be true of the model "
+         "when the function returns",
+    cases=(
+        _predict_case("12 examples in batches of 5, model in training mode", 12, 5, 1000,
+                      public=True),
+        _predict_case("one batch, model already in eval mode", 8, 8, 1010, training=False,
+                      public=True),
+        _predict_case("batches of 1", 6, 1, 1020),
+        _predict_case("an empty loader", 0, 4, 1030,
+                      hint="no batches: what are all the predictions of nothing?"),
+        _predict_case("10 classes, 40 examples in batches of 16", 40, 16, 1040, classes=10),
+        _predict_case("a model in training mode, 64 features", 20, 7, 1050, features=64),
+    ),
+)
+
+
+# --------------------------------------------------------------------------- q3: to_device
+
+def to_device_reference(batch, device):
+    """The same structure with every tensor moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device)
+    if isinstance(batch, dict):
+        return {key: to_device_reference(value, device) for key, value in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(to_device_reference(item, device) for item in batch)
+    return batch
+
+
+def _describe(value, device):
+    if isinstance(value, torch.Tensor):
+        values = None if value.device.type == "meta" else value.detach().cpu().tolist()
+        where = "on the device" if value.device.type == device.type else "elsewhere"
+        return ("tensor", where, str(value.dtype), tuple(value.shape), values)
+    if isinstance(value, dict):
+        return ("dict", [(repr(k), _describe(v, device)) for k, v in value.items()])
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, [_describe(item, device) for item in value])
+    return ("value", repr(value))
+
+
+def _first_tensor(batch):
+    if isinstance(batch, torch.Tensor):
+        return batch
+    items = batch.values() if isinstance(batch, dict) else batch
+    for item in items if isinstance(items, (list, tuple, type({}.values()))) else ():
+        found = _first_tensor(item)
+        if found is not None:
+            return found
+    return None
+
+
+def _run_to_device(answer, args):
+    """Move the batch to "meta", or to the device its tensors are on (the grader's CPU or GPU leg)."""
+    batch, where = args
+    device = torch.device("meta") if where == "meta" else _first_tensor(batch).device
+    return _describe(answer(batch, device), device)
+
+
+def _batch(kind, seed, device):
+    x, y = randn(seed, 3, 4, device=device), torch.arange(3, device=device)
+    if kind == "pair":
+        return (x, y)
+    if kind == "list":
+        return [x, y, randn(seed + 1, 2, dtype=torch.float64, device=device)]
+    if kind == "dict":
+        return {"image": x, "label": y, "name": "digit", "index": 7}
+    if kind == "nested":
+        return {"inputs": (x, [y, {"mask": x > 0}]), "meta": ["a", 1.5, None]}
+    if kind == "tensor":
+        return x
+    if kind == "empty":
+        return (torch.zeros(0, 4, device=device), [])
+    raise ValueError(kind)
+
+
+def _device_case(name, kind, seed, *, public=False, meta=False, hint=""):
+    def make_args(device):
+        return _batch(kind, seed, device), "meta" if meta else "the inputs' device"
+    return Case(name, make_args, public=public, hint=hint)
+
+
+Q3 = Question(
+    id="q3", answer="to_device", args=("batch", "where"), reference=to_device_reference,
+    points=2, call=_run_to_device,
+    title="Move a nested batch to a device",
+    hint="a batch is a tensor, or a container of batches; handle each kind of container once",
+    cases=(
+        _device_case("(inputs, targets)", "pair", 1100, public=True),
+        _device_case("a dict with a string and an int", "dict", 1110, public=True),
+        _device_case("(inputs, targets) to the meta device", "pair", 1120, meta=True,
+                     hint="on the meta device a tensor keeps its shape and dtype but no values: "
+                          "was it moved?"),
+        _device_case("a list stays a list", "list", 1130),
+        _device_case("nested dicts, tuples and lists", "nested", 1140),
+        _device_case("nested, to the meta device", "nested", 1150, meta=True),
+        _device_case("a single tensor", "tensor", 1160),
+        _device_case("an empty tensor and an empty list", "empty", 1170),
+    ),
+)
+
+
+EXERCISE_SET = ExerciseSet(
+    name="09-handwritten-digits",
+    title="Handwritten digits, and the GPU",
+    questions=(Q1, Q2, Q3),
+)
