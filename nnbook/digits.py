@@ -18,7 +18,7 @@ The recipe the chapter states and asserts, in small pieces that a benchmark can 
 * :func:`train_digits` trains it with :func:`nnbook.train.fit` (the headline recipe: Adam,
   learning rate :data:`LR` = 1e-3, batches of :data:`BATCH_SIZE` = 64, :data:`EPOCHS` = 20
   epochs) and returns the model and its history.
-* :func:`confusion_matrix` counts, for every true class, how often each class was predicted.
+* :func:`confusion_matrix` (from :mod:`nnbook.train`) counts, for every true class, how often each class was predicted.
 
 For full MNIST (28×28, 60,000 training images), :func:`mnist_tensors` flattens and normalizes
 the images :func:`nnbook.data.load_mnist` reads, and :func:`mnist_mlp` builds the tutorial's
@@ -35,7 +35,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from nnbook.data import load_digits
-from nnbook.train import fit
+from nnbook.train import confusion_matrix, fit
 from nnbook.utils import seed_everything
 
 __all__ = ["SPLIT_SIZES", "LR", "BATCH_SIZE", "EPOCHS", "digits_split", "digits_loaders",
@@ -131,16 +131,6 @@ def train_digits(optimizer="adam", lr=LR, epochs=EPOCHS, batch_size=BATCH_SIZE, 
     return model, history
 
 
-def confusion_matrix(predicted, target, num_classes=10):
-    """C[i, j] = the number of examples of true class i that were predicted as class j (int64)."""
-    predicted, target = torch.as_tensor(predicted).cpu(), torch.as_tensor(target).cpu()
-    if predicted.shape != target.shape:
-        raise ValueError(f"predicted {tuple(predicted.shape)} and target {tuple(target.shape)} "
-                         "must have the same shape")
-    pairs = target.long() * num_classes + predicted.long()
-    return torch.bincount(pairs, minlength=num_classes ** 2).reshape(num_classes, num_classes)
-
-
 RECORDED_EPOCHS = (0, 1, 2, 3, 5, 10, 20)
 
 
@@ -148,7 +138,7 @@ RECORDED_EPOCHS = (0, 1, 2, 3, 5, 10, 20)
 def _record(model, x, y, shown):
     guess = model(x).argmax(dim=1)
     wrong = (guess != y).nonzero().squeeze(1)[:shown]
-    return dict(matrix=confusion_matrix(guess, y).tolist(),
+    return dict(matrix=confusion_matrix(guess, y, 10).tolist(),
                 accuracy=(guess == y).sum().item() / len(y),
                 wrong_images=x[wrong].tolist(), wrong_guess=guess[wrong].tolist(),
                 wrong_true=y[wrong].tolist())

@@ -13,7 +13,7 @@ straight into ``nn.CrossEntropyLoss``. :func:`train_phones` is the chapter's hea
 model, its :class:`nnbook.train.History` and, optionally, snapshots of what it predicts after
 chosen epochs (the chapter's interactive figure).
 
-:func:`confusion_matrix` counts (true class, predicted class) pairs; :func:`permutation_importance`
+:func:`confusion_matrix` (from :mod:`nnbook.train`) counts (true class, predicted class) pairs; :func:`permutation_importance`
 measures how much the accuracy drops when one feature's column is shuffled.
 
 >>> (x_train, y_train), (x_val, y_val), (x_test, y_test) = phone_split()
@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from nnbook.data.phones import PHONE_FEATURES, load_phones
-from nnbook.train import evaluate, fit
+from nnbook.train import confusion_matrix, evaluate, fit
 from nnbook.utils import seed_everything
 
 __all__ = ["SPLIT_SIZES", "RECIPE", "STATED_TEST_ACCURACY", "phone_split", "fit_standardizer", "standardize", "phone_mlp",
@@ -157,13 +157,6 @@ def train_phones(optimizer="adam", lr=1e-3, batch_size=32, epochs=50, seed=0, sp
         snap(epoch)
     model.eval()
     return model, history, snapshots
-
-
-def confusion_matrix(predicted, target, num_classes):
-    """(num_classes, num_classes) int64 counts: entry [i, j] is how many of class i were predicted j."""
-    index = target.long() * num_classes + predicted.long()
-    return torch.bincount(index, minlength=num_classes * num_classes).reshape(num_classes,
-                                                                              num_classes)
 
 
 def permutation_importance(model, x, y, repeats=10, seed=0):

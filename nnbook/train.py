@@ -31,7 +31,7 @@ from typing import List, Optional
 
 import torch
 
-__all__ = ["History", "EarlyStopping", "evaluate", "fit"]
+__all__ = ["History", "EarlyStopping", "evaluate", "fit", "confusion_matrix"]
 
 
 @dataclass
@@ -129,6 +129,24 @@ def evaluate(model, loss_fn, loader, device=None):
     if count == 0:
         raise ValueError("the loader gave no examples")
     return total_loss / count, (correct / count if classes else math.nan)
+
+
+def confusion_matrix(predicted, target, num_classes):
+    """(num_classes, num_classes) int64 counts: entry [i, j] is how many examples of true class i
+    were predicted as class j. The rows sum to the class counts, the diagonal to the correct ones.
+
+    ``predicted`` and ``target`` are class indices of one shape, on any device (counted on the
+    CPU); a label outside ``0 .. num_classes - 1`` is an error, not a silently longer matrix.
+    """
+    predicted, target = torch.as_tensor(predicted).cpu().long(), torch.as_tensor(target).cpu().long()
+    if predicted.shape != target.shape:
+        raise ValueError(f"predicted {tuple(predicted.shape)} and target {tuple(target.shape)} "
+                         "must have the same shape")
+    for name, labels in (("predicted", predicted), ("target", target)):
+        if labels.numel() and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(f"{name} holds labels outside 0..{num_classes - 1}")
+    pairs = target.flatten() * num_classes + predicted.flatten()
+    return torch.bincount(pairs, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
 
 def _check_device(model, device):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from nnbook import digits as D
+from nnbook import tabular
 from nnbook.data.mnist import write_idx
 from nnbook.train import evaluate
 
@@ -72,7 +73,10 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
     assert matrix.dtype == torch.int64
     assert D.confusion_matrix(torch.zeros(0), torch.zeros(0), 2).tolist() == [[0, 0], [0, 0]]
     with pytest.raises(ValueError, match="same shape"):
-        D.confusion_matrix(torch.zeros(3), torch.zeros(2))
+        D.confusion_matrix(torch.zeros(3), torch.zeros(2), 10)
+    with pytest.raises(ValueError, match="outside 0..2"):
+        D.confusion_matrix(torch.tensor([3]), torch.tensor([0]), 3)
+    assert D.confusion_matrix is tabular.confusion_matrix      # one function, in nnbook.train
 
 
 def test_make_optimizer_rejects_an_unknown_name():
