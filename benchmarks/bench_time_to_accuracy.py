@@ -50,7 +50,22 @@ def phones(device):
             "description": "Chapter 8: phone prices, 20-64-32-4, Adam"}
 
 
-CASES = {"phones": phones}  # name -> function(device) returning a dict: see run_case
+def digits(device):
+    """Chapter 9: the 8x8 digits' 64-128-64-10 MLP, Adam at 1e-3, batches of 64 (nnbook.digits)."""
+    from torch import nn
+
+    from nnbook import digits as d
+
+    nnbook.seed_everything(0)
+    model = d.digits_mlp().to(device)
+    train, _, test = d.digits_loaders(d.BATCH_SIZE, 0, pin_memory=device.type == "cuda")
+    return {"model": model, "loss_fn": nn.CrossEntropyLoss(),
+            "optimizer": d.make_optimizer("adam", model.parameters(), d.LR),
+            "train_loader": train, "test_loader": test, "target": d.STATED_TEST_ACCURACY,
+            "max_epochs": d.EPOCHS, "description": "Chapter 9: 8x8 digits, 64-128-64-10, Adam"}
+
+
+CASES = {"phones": phones, "digits": digits}  # name -> function(device) returning a dict: see run_case
 
 
 def run_case(name, device, seed=0):
