@@ -21,7 +21,9 @@ that the inputs were not modified, and tensor cases are repeated on the GPU when
 
 q2 and q3 are graded through a ``call`` that turns what the answer returned into plain data: for q2
 the predictions and targets as lists, the device type of the returned tensors, the model's mode
-afterwards and whether any forward pass ran with gradients on; for q3 the structure, with each
+afterwards, whether any forward pass ran with gradients on and on which device types the model got
+its inputs (a case with a stand-in model "on" the ``meta`` device fails an answer that never moves
+its inputs, even on a machine without a GPU); for q3 the structure, with each
 tensor's device type, dtype, shape and values. ``meta`` tensors have no values, so a case on the
 ``meta`` device tells an answer that moves nothing from one that moves everything, even on a
 machine without a GPU.
