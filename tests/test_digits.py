@@ -141,3 +141,14 @@ def test_the_recipe_on_cuda_reaches_the_cpu_accuracy_to_one_point():
     _, cpu_accuracy = evaluate(cpu_model, nn.CrossEntropyLoss(), test)
     _, gpu_accuracy = evaluate(gpu_model, nn.CrossEntropyLoss(), test, device="cuda")
     assert abs(cpu_accuracy - gpu_accuracy) <= 0.01
+
+
+def test_mnist_mlp_is_the_2nn_of_mcmahan_with_199_210_parameters():
+    """The chapter: 784 -> 200 -> 200 -> 10, 199,210 parameters, no ReLU on the logits."""
+    from torch import nn
+    from nnbook.digits import mnist_mlp
+    model = mnist_mlp()
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(784, 200), (200, 200), (200, 10)]
+    assert sum(p.numel() for p in model.parameters()) == 199_210
+    assert isinstance(model[-1], nn.Linear)

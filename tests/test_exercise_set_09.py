@@ -122,14 +122,15 @@ def test_standardize_slips_fail():
     assert failures("q1", in_place) == len(EX.question("q1").cases)
 
 
-def _predict(model, loader, device, *, eval_mode=True, no_grad=True, restore=True, cpu=True):
+def _predict(model, loader, device, *, eval_mode=True, no_grad=True, restore=True, cpu=True,
+             move=True):
     was = model.training
     if eval_mode:
         model.eval()
     predictions, targets = [torch.zeros(0, dtype=torch.long)], [torch.zeros(0, dtype=torch.long)]
     with torch.set_grad_enabled(not no_grad):
         for inputs, labels in loader:
-            guesses = model(inputs.to(device)).argmax(dim=1)
+            guesses = model(inputs.to(device) if move else inputs).argmax(dim=1)
             predictions.append(guesses.cpu() if cpu else guesses)
             targets.append(labels)
     if restore:
@@ -142,6 +143,8 @@ def test_predict_all_slips_fail():
     assert failures("q2", lambda *a: _predict(*a, eval_mode=False)) >= 3
     assert failures("q2", lambda *a: _predict(*a, no_grad=False)) == len(EX.question("q2").cases) - 1
     assert failures("q2", lambda *a: _predict(*a, restore=False)) >= 3
+    # never moving the inputs fails without a GPU too: the meta case sees them on the CPU
+    assert failures("q2", lambda *a: _predict(*a, move=False)) >= 1
 
     def no_empty_case(model, loader, device):
         model_was = model.training

@@ -1024,13 +1024,53 @@ def test_state_dict_round_trip_through_a_buffer_with_weights_only():
 # --- Chapter 9: handwritten digits, and the GPU ---
 
 def test_tensor_to_returns_a_copy_and_module_to_moves_in_place():
-    """Chapter 9: a tensor's .to(device) leaves the original where it was; a module's .to moves
+    """Chapter 9: a tensor's .to(another device) leaves the original where it was; a module's .to moves
     its own parameters and returns the same module (the meta device stands in for a GPU)."""
     x = torch.ones(2, 3)
     moved = x.to("meta")
     assert x.device.type == "cpu" and moved.device.type == "meta" and moved.shape == x.shape
     model = torch.nn.Linear(3, 2)
     assert model.to("meta") is model and model.weight.device.type == "meta"
+
+
+def test_to_on_the_same_device_returns_the_tensor_itself_and_module_to_keeps_its_parameters():
+    """Chapter 9: .to returns the tensor itself when it is already on the device; Module.to keeps
+    the same Parameter objects for a dtype change (and CPU to GPU, checked when a GPU is present),
+    so an optimizer made before it still holds them."""
+    x = torch.ones(2, 3)
+    assert x.to("cpu") is x and x.to("meta") is not x
+    model = torch.nn.Linear(3, 2)
+    weight = model.weight
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.to(torch.float64)
+    assert model.weight is weight and optimizer.param_groups[0]["params"][0] is model.weight
+    assert model.weight.dtype == torch.float64
+    if torch.cuda.is_available():
+        model.to("cuda")
+        assert model.weight is weight and model.weight.device.type == "cuda"
+
+
+def test_optimizer_state_made_before_a_dtype_change_stays_behind():
+    """Chapter 9: Adam's state, created by a step before model.to(...), keeps the old dtype, and
+    the next step fails; an optimizer made after the change works."""
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    model.to(torch.float64)
+    optimizer.zero_grad()
+    model(torch.randn(4, 3, dtype=torch.float64)).sum().backward()
+    with pytest.raises(RuntimeError):
+        optimizer.step()
+    fresh = torch.optim.Adam(model.parameters(), lr=1e-3)
+    fresh.step()
+
+
+def test_the_2nn_of_mcmahan_has_199_210_parameters():
+    """Chapter 9: 784 -> 200 -> 200 -> 10 has 199,210 parameters (the "2NN" of McMahan et al.)."""
+    net = torch.nn.Sequential(torch.nn.Linear(784, 200), torch.nn.ReLU(), torch.nn.Linear(200, 200),
+                              torch.nn.ReLU(), torch.nn.Linear(200, 10))
+    assert sum(p.numel() for p in net.parameters()) == 199_210
 
 
 def test_relu_on_logits_passes_no_gradient_to_a_negative_logit():

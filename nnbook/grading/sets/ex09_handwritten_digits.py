@@ -21,7 +21,9 @@ that the inputs were not modified, and tensor cases are repeated on the GPU when
 
 q2 and q3 are graded through a ``call`` that turns what the answer returned into plain data: for q2
 the predictions and targets as lists, the device type of the returned tensors, the model's mode
-afterwards and whether any forward pass ran with gradients on; for q3 the structure, with each
+afterwards, whether any forward pass ran with gradients on and on which device types the model got
+its inputs (a case with a stand-in model "on" the ``meta`` device fails an answer that never moves
+its inputs, even on a machine without a GPU); for q3 the structure, with each
 tensor's device type, dtype, shape and values. ``meta`` tensors have no values, so a case on the
 ``meta`` device tells an answer that moves nothing from one that moves everything, even on a
 machine without a GPU.
@@ -119,19 +121,51 @@ class _Watched(nn.Module):
         return self.second(self.drop(torch.relu(self.first(x))))
 
 
+class _SeesDevice(nn.Module):
+    """A stand-in classifier "on" the ``meta`` device: it remembers where its inputs were and
+    returns CPU logits that depend only on the example's position (meta tensors hold no values)."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.classes, self.seen = classes, 0
+        self.forward_with_grad = False
+        self.input_devices = set()
+
+    def forward(self, x):
+        self.forward_with_grad |= torch.is_grad_enabled()
+        self.input_devices.add(x.device.type)
+        positions = torch.arange(self.seen, self.seen + x.shape[0])
+        self.seen += x.shape[0]
+        logits = torch.nn.functional.one_hot(positions * 3 % self.classes, self.classes).float()
+        return logits + 0.5 * self.training  # a mode that changes nothing here; the mode is checked
+
+
 def _setup_predict(args):
-    """The model (on the inputs' device, in the case's mode) and a CPU loader a case describes."""
-    x, y, batch_size, seed, training, classes = args
+    """The model (on the case's device, in the case's mode) and a CPU loader a case describes."""
+    x, y, batch_size, seed, training, classes, where = args
     torch.manual_seed(seed)  # the dropout an answer forgets to switch off is repeatable
-    model = _Watched(x.shape[1], classes, seed).to(x.device)
+    if where == "meta":
+        model, device = _SeesDevice(classes), torch.device("meta")
+    else:
+        model, device = _Watched(x.shape[1], classes, seed).to(x.device), x.device
     model.train(training)
     loader = DataLoader(TensorDataset(x.cpu(), y.cpu()), batch_size=batch_size)
-    return model, loader, x.device
+    return model, loader, device
+
+
+def _watch_inputs(model):
+    """Record the device type of every input the model is called with."""
+    model.input_devices = set()
+    def hook(module, inputs):
+        module.input_devices.add(inputs[0].device.type)
+    return model.register_forward_pre_hook(hook)
 
 
 def _run_predict(answer, args):
     """Plain data about the answer's run: values, where they came back, and how the model was used."""
     model, loader, device = _setup_predict(args)
+    if not isinstance(model, _SeesDevice):
+        _watch_inputs(model)
     result = answer(model, loader, device)
     if not (isinstance(result, tuple) and len(result) == 2
             and all(isinstance(t, torch.Tensor) for t in result)):
@@ -140,21 +174,22 @@ def _run_predict(answer, args):
     return (predictions.tolist(), targets.tolist(), str(predictions.dtype), str(targets.dtype),
             "returned on " + predictions.device.type, "returned on " + targets.device.type,
             "training mode after" if model.training else "eval mode after",
-            "a forward pass with gradients" if model.forward_with_grad else "no gradients")
+            "a forward pass with gradients" if model.forward_with_grad else "no gradients",
+            "the model was given inputs on " + ", ".join(sorted(model.input_devices)))
 
 
 def _predict_case(name, n, batch_size, seed, *, public=False, training=True, features=5,
-                  classes=4, hint=""):
+                  classes=4, meta=False, hint=""):
     def make_args(device):
         x = randn(seed + 1, n, features, device=device)
         y = torch.randint(0, classes, (n,), generator=torch.Generator().manual_seed(seed + 2))
-        return x, y.to(device), batch_size, seed, training, classes
+        return x, y.to(device), batch_size, seed, training, classes, "meta" if meta else "inputs"
     return Case(name, make_args, public=public, hint=hint)
 
 
 Q2 = Question(
     id="q2", answer="predict_all", args=("inputs", "targets", "batch_size", "seed", "training",
-                                         "classes"),
+                                         "classes", "device"),
     reference=predict_all_reference, points=3, call=_run_predict,
     title="An evaluation loop that returns every prediction",
     hint="list what must be true while the model predicts, and what must be true of the model "
@@ -169,6 +204,8 @@ Q2 = Question(
                       hint="no batches: what are all the predictions of nothing?"),
         _predict_case("10 classes, 40 examples in batches of 16", 40, 16, 1040, classes=10),
         _predict_case("a model in training mode, 64 features", 20, 7, 1050, features=64),
+        _predict_case("a model on the meta device, batches of 3", 7, 3, 1060, meta=True,
+                      hint="the model's inputs must be on the device you were given"),
     ),
 )
 
@@ -243,7 +280,7 @@ Q3 = Question(
     id="q3", answer="to_device", args=("batch", "where"), reference=to_device_reference,
     points=2, call=_run_to_device,
     title="Move a nested batch to a device",
-    hint="a batch is a tensor, or a container of batches; handle each kind of container once",
+    hint="what must your function do with a dict whose values are tuples of tensors?",
     cases=(
         _device_case("(inputs, targets)", "pair", 1100, public=True),
         _device_case("a dict with a string and an int", "dict", 1110, public=True),
