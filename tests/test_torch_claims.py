@@ -1033,10 +1033,11 @@ def test_one_hot_counts_in_float64_are_exact_and_equal_the_integer_product():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_cuda_has_no_integer_matrix_product():
-    a = torch.ones(3, 3, dtype=torch.int64, device="cuda")
-    with pytest.raises(RuntimeError, match="not implemented"):
-        a @ a
+def test_the_float64_one_hot_counts_run_on_cuda():
+    # an int64 matmul on CUDA raised "addmm_cuda" not implemented for 'Long' (pytorch/pytorch#44428)
+    t = torch.tensor([0, 1, 2, 2], device="cuda")
+    one = torch.nn.functional.one_hot(t, 3).double()
+    assert torch.equal((one.T @ one).round().long().cpu(), torch.diag(torch.tensor([1, 1, 2])))
 
 
 # --- Chapter 9: handwritten digits, and the GPU ---
