@@ -178,3 +178,10 @@ def test_ram_climbs_with_the_class_and_talk_time_does_not():
     medians = load_phones().groupby("price_range")[["ram", "talk_time"]].median()
     assert medians.ram.is_monotonic_increasing
     assert medians.talk_time.max() - medians.talk_time.min() < 2
+
+
+def test_sgd_validation_loss_bottoms_out_early_and_creeps_up_like_adams():
+    _, history, _ = train_phones("sgd", lr=1e-2)
+    best = history.val_loss.index(min(history.val_loss)) + 1
+    assert best <= 25 and history.val_loss[-1] > 1.1 * min(history.val_loss)
+    assert history.train_accuracy[-1] > 0.99
