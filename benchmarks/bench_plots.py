@@ -383,6 +383,15 @@ CASES["phone_training_snapshot"] = [
     ("epoch 50 (default)", dict(epoch=50, snapshots=_CH8_SNAPSHOTS, points=_CH8_POINTS)),
 ]
 
+_CH8_TABLE = [(torch.rand(2000, generator=_CH8_GEN) * 3742 + 256).tolist(),
+              (torch.rand(2000, generator=_CH8_GEN) * 1497 + 501).tolist(),
+              (torch.rand(2000, generator=_CH8_GEN) * 18 + 2).tolist()]
+CASES["features_by_class"] = [
+    ("the chapter's three features, 2,000 rows", dict(
+        values=_CH8_TABLE, classes=torch.randint(0, 4, (2000,), generator=_CH8_GEN).tolist(),
+        names=["ram", "battery_power", "talk_time"], units=["MB", "mAh", "h"])),
+]
+
 # Chapter 8's interactive figure; keep in step with chapters/08-phone-prices.ipynb.
 GRIDS["phone_training_snapshot 8"] = (_ch8_snapshot, dict(
     epoch=Slider(list(_CH8_EPOCHS), default=50)))

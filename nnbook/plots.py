@@ -1504,6 +1504,41 @@ phone_training_snapshot.redraw = Redraw(shape=("points", "extent", "figsize", "d
                                         moving=_phone_snapshot_moving)
 
 
+__all__ += ["features_by_class"]
+
+
+def features_by_class(values, classes, names, *, units=None, figsize=(8.4, 2.6), dpi=80):
+    """One box plot per feature: its values split by class, one box per class 0, 1, ...
+
+    ``values`` is a sequence of equal-length sequences, one per feature (named by ``names``, with
+    optional ``units`` for the axis labels), and ``classes`` the integer class of each row. Each
+    box spans the class's quartiles, its line is the median and its whiskers reach the most
+    extreme values within 1.5 box lengths (matplotlib's default). A feature whose boxes climb from
+    class to class moves with the class; boxes at one height mean it does not (one feature at a
+    time only).
+    """
+    classes = np.asarray(classes)
+    if len(values) != len(names) or not len(names):
+        raise ValueError(f"{len(values)} features but {len(names)} names; give one name each")
+    labels = sorted(set(classes.tolist()))
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for k, (ax, column, name) in enumerate(zip(axes, values, names)):
+        column = np.asarray(column, dtype=float)
+        if len(column) != len(classes):
+            raise ValueError(f"{name}: {len(column)} values for {len(classes)} classes")
+        boxes = ax.boxplot([column[classes == c] for c in labels], patch_artist=True,
+                           medianprops=dict(color="black"), flierprops=dict(markersize=2))
+        for patch, c in zip(boxes["boxes"], labels):
+            patch.set_facecolor(_PRICE_COLORS[c % len(_PRICE_COLORS)])
+            patch.set_alpha(0.6)
+        ax.set_xticks(range(1, len(labels) + 1), [str(c) for c in labels])
+        unit = f" ({units[k]})" if units and units[k] else ""
+        ax.set(xlabel="price class", title=f"{name}{unit}")
+        ax.title.set_fontsize("medium")
+    return fig
+
+
 # --- Chapter 9: handwritten digits ---
 __all__ += ["confusion_over_training"]
 

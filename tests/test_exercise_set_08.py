@@ -13,7 +13,7 @@ from torch import nn
 import exercise_set_checks as checks  # noqa: E402  (a module next to this file)
 from nnbook.grading.forbidden import ForbiddenFunction, forbidden
 from nnbook.grading.sets.ex08_phone_prices import EXERCISE_SET as EX
-from nnbook.grading.sets.ex08_phone_prices import (FORBIDDEN_Q2, FORBIDDEN_Q3,
+from nnbook.grading.sets.ex08_phone_prices import (FORBIDDEN_Q1, FORBIDDEN_Q2, FORBIDDEN_Q3,
                                                    confusion_counts_reference,
                                                    evaluate_model_reference,
                                                    fold_standardization_reference,
@@ -96,6 +96,15 @@ def test_q1_statistics_from_both_splits_or_a_division_by_zero_fail():
     assert failures("q1", own_statistics) >= 5
 
 
+def test_q1_the_library_standardizer_is_forbidden():
+    def library(x_train, x_other):
+        mean, std = fit_standardizer(x_train)
+        return standardize(x_train, mean, std), standardize(x_other, mean, std)
+
+    assert failures("q1", library) == len(EX.question("q1").cases)
+    assert {name for _, name in FORBIDDEN_Q1} == {"fit_standardizer", "standardize"}
+
+
 def test_q2_a_loop_passes_and_a_transposed_or_unchecked_matrix_fails():
     def loop(predicted, target, num_classes):
         if len(target) and (min(predicted.min(), target.min()) < 0
@@ -132,6 +141,50 @@ def test_q2_bincount_is_forbidden():
     assert failures("q2", method) == len(EX.question("q2").cases)
     with forbidden(FORBIDDEN_Q2), pytest.raises(ForbiddenFunction):
         torch.bincount(torch.tensor([1, 2]))
+
+
+def test_q2_the_books_confusion_matrix_is_forbidden_under_every_name():
+    import nnbook.digits
+    import nnbook.tabular
+    import nnbook.train
+    from nnbook.tabular import confusion_matrix as imported_earlier
+
+    every = len(EX.question("q2").cases)
+    for function in (nnbook.train.confusion_matrix, nnbook.tabular.confusion_matrix,
+                     nnbook.digits.confusion_matrix, imported_earlier):
+        def answer(predicted, target, num_classes, function=function):
+            return function(predicted, target, num_classes).to(target.device)
+        assert failures("q2", answer) == every
+
+
+def test_q2_numpy_scikit_learn_and_an_earlier_copy_of_bincount_are_forbidden():
+    import numpy
+    from torch import bincount as copied
+
+    def with_numpy(predicted, target, num_classes):
+        pairs = (target.long() * num_classes + predicted.long()).cpu().numpy()
+        counts = numpy.bincount(pairs, minlength=num_classes ** 2)
+        return torch.as_tensor(counts).reshape(num_classes, num_classes).to(target.device)
+
+    def with_array(predicted, target, num_classes):
+        pairs = numpy.asarray(target.long().cpu() * num_classes + predicted.long().cpu())
+        counts = numpy.zeros(num_classes ** 2, dtype=numpy.int64)
+        numpy.add.at(counts, pairs, 1)
+        return torch.as_tensor(counts).reshape(num_classes, num_classes).to(target.device)
+
+    def with_copy(predicted, target, num_classes):
+        return copied(target.long() * num_classes + predicted.long(),
+                      minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+    every = len(EX.question("q2").cases)
+    for answer in (with_numpy, with_array, with_copy):
+        assert failures("q2", answer) == every, answer.__name__
+
+
+def test_q2_the_solution_method_runs_in_floating_point():
+    # CUDA has no integer matrix product: the solution's one-hot tables are float64
+    source = checks.solution_lines(SOLUTION, set())
+    assert any(".double()" in line for line in source)
 
 
 def test_q3_typical_slips_fail():

@@ -734,6 +734,27 @@ def test_phone_training_snapshot_frames_moved_in_place_equal_fresh_figures(monke
         assert frame == encode_image(fresh, "webp", 70), figure.kwargs_at(position)
 
 
+def test_features_by_class_draws_one_box_per_class_at_the_class_medians():
+    classes = np.repeat([0, 1, 2, 3], 5)
+    ram = np.arange(20.0)
+    flat = np.ones(20)
+    fig = plots.features_by_class([ram, flat], classes, ["ram", "talk_time"], units=["MB", None])
+    ram_ax, flat_ax = fig.axes
+    medians = [line.get_ydata()[0] for line in ram_ax.lines[4::6]]  # whiskers, caps, median, fliers
+    assert len(ram_ax.patches) == len(flat_ax.patches) == 4
+    assert ram_ax.get_title() == "ram (MB)" and flat_ax.get_title() == "talk_time"
+    assert sorted(medians) == medians  # the boxes climb with the class
+
+
+def test_features_by_class_handles_one_class_and_rejects_mismatched_inputs():
+    fig = plots.features_by_class([[1.0, 2.0, 3.0]], [2, 2, 2], ["x"])
+    assert len(fig.axes[0].patches) == 1
+    with pytest.raises(ValueError, match="one name each"):
+        plots.features_by_class([[1.0], [2.0]], [0], ["x"])
+    with pytest.raises(ValueError, match="2 values for 3 classes"):
+        plots.features_by_class([[1.0, 2.0]], [0, 1, 2], ["x"])
+
+
 # --- Chapter 9: handwritten digits ---
 
 def _chapter_9_records():

@@ -122,3 +122,66 @@ def test_the_headline_recipe_reaches_the_stated_test_accuracy():
     importance = permutation_importance(model, standardize(x_test, mean, std), y_test, repeats=20)
     top = [PHONE_FEATURES[j] for j in importance.argsort(descending=True)[:4]]
     assert top == ["ram", "battery_power", "px_height", "px_width"]
+
+
+def test_a_linear_model_on_the_same_split_does_at_least_as_well_as_the_network():
+    """The chapter's linear baseline: nn.Linear(20, 4), Adam at 0.01, 100 epochs, the same loader."""
+    import nnbook
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = phone_split(0)
+    mean, std = fit_standardizer(x_train)
+    z = [standardize(x, mean, std) for x in (x_train, x_val, x_test)]
+    nnbook.seed_everything(0)
+    linear = nn.Linear(20, 4)
+    history = fit(linear, nn.CrossEntropyLoss(), torch.optim.Adam(linear.parameters(), lr=1e-2),
+                  phone_loader(z[0], y_train), [(z[1], y_val)], epochs=100, progress=False)
+    last_20 = history.val_accuracy[-20:]
+    assert round((max(last_20) - min(last_20)) * 400) <= 6  # 1.5 points of 400 phones
+    _, linear_accuracy = evaluate(linear, nn.CrossEntropyLoss(), [(z[2], y_test)])
+    assert linear_accuracy >= tabular.STATED_TEST_ACCURACY
+
+
+def test_the_class_counts_of_the_split_lie_within_two_standard_deviations():
+    # a class's count in 400 of 2,000 phones (500 per class): hypergeometric, sd about 7.7
+    spread = math.sqrt(400 * 0.25 * 0.75 * 1600 / 1999)
+    assert 7.7 < spread < 7.8
+    _, (_, y_val), (_, y_test) = phone_split(0)
+    for y in (y_val, y_test):
+        assert ((y.bincount() - 100).abs() <= 2 * spread).all()
+
+
+def test_the_untrained_network_of_the_recipe_is_the_snapshot_at_epoch_0():
+    import nnbook
+    _, _, snapshots = train_phones(epochs=1, snapshot_epochs=(0,))
+    (x_train, _), (x_val, y_val), _ = phone_split(0)
+    mean, std = fit_standardizer(x_train)
+    nnbook.seed_everything(0)
+    _, accuracy = evaluate(phone_mlp(), nn.CrossEntropyLoss(), [(standardize(x_val, mean, std), y_val)])
+    assert torch.tensor(snapshots[0]["confusion"]).trace() == round(accuracy * 400)
+
+
+def test_a_phone_standardized_with_its_own_statistics_loses_its_class():
+    """Pitfall 7: the chapter's new phone, trained recipe, its own mean: all inputs 0, not class 3."""
+    model, _, _ = train_phones(**RECIPE)
+    (x_train, _), _, _ = phone_split(0)
+    mean, std = fit_standardizer(x_train)
+    phone = dict(battery_power=1500, blue=1, clock_speed=2.0, dual_sim=1, fc=5, four_g=1,
+                 int_memory=32, m_dep=0.5, mobile_wt=150, n_cores=4, pc=12, px_height=900,
+                 px_width=1400, ram=3000, sc_h=14, sc_w=7, talk_time=12, three_g=1,
+                 touch_screen=1, wifi=1)
+    x = torch.tensor([[float(phone[f]) for f in PHONE_FEATURES]])
+    with torch.no_grad():
+        assert model(standardize(x, mean, std)).argmax().item() == 3
+        assert model((x - x.mean(dim=0)) / std).argmax().item() != 3
+
+
+def test_ram_climbs_with_the_class_and_talk_time_does_not():
+    medians = load_phones().groupby("price_range")[["ram", "talk_time"]].median()
+    assert medians.ram.is_monotonic_increasing
+    assert medians.talk_time.max() - medians.talk_time.min() < 2
+
+
+def test_sgd_validation_loss_bottoms_out_early_and_creeps_up_like_adams():
+    _, history, _ = train_phones("sgd", lr=1e-2)
+    best = history.val_loss.index(min(history.val_loss)) + 1
+    assert best <= 25 and history.val_loss[-1] > 1.1 * min(history.val_loss)
+    assert history.train_accuracy[-1] > 0.99

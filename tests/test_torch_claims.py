@@ -1021,6 +1021,25 @@ def test_state_dict_round_trip_through_a_buffer_with_weights_only():
     assert torch.equal(other(x), net(x)) and torch.equal(loaded["mean"], torch.ones(3))
 
 
+def test_one_hot_counts_in_float64_are_exact_and_equal_the_integer_product():
+    # set 8, q2's solution: CUDA has no integer matrix product, so the 0/1 tables are float64,
+    # whose sums of 0/1 products are exact integers (up to 2**53)
+    g = torch.Generator().manual_seed(8)
+    t, p = torch.randint(0, 4, (1000,), generator=g), torch.randint(0, 4, (1000,), generator=g)
+    one = torch.nn.functional.one_hot
+    as_int = one(t, 4).T @ one(p, 4)
+    as_float = (one(t, 4).double().T @ one(p, 4).double()).round().long()
+    assert torch.equal(as_int, as_float)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_the_float64_one_hot_counts_run_on_cuda():
+    # an int64 matmul on CUDA raised "addmm_cuda" not implemented for 'Long' (pytorch/pytorch#44428)
+    t = torch.tensor([0, 1, 2, 2], device="cuda")
+    one = torch.nn.functional.one_hot(t, 3).double()
+    assert torch.equal((one.T @ one).round().long().cpu(), torch.diag(torch.tensor([1, 1, 2])))
+
+
 # --- Chapter 9: handwritten digits, and the GPU ---
 
 def test_tensor_to_returns_a_copy_and_module_to_moves_in_place():

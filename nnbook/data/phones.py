@@ -23,7 +23,7 @@ across releases, NEP 19, so the file is the same byte for byte on every NumPy th
 * the 500 phones with the lowest score get ``price_range`` 0, the next 500 get 1, and so on.
 
 So RAM matters most, battery power and screen resolution (``px_height * px_width``, the number of
-pixels) matter less, internal memory and 4G a little, and the other 13 columns not at all: a
+pixels) matter less, internal memory and 4G a little, and the other 14 columns not at all: a
 chapter can compare a model's permutation importance with this truth. Two consequences worth
 knowing: ``px_height`` and ``px_width`` matter only through their product, and ``three_g``
 could correlate with the price only through 4G (every 4G phone has 3G). Because of the noise no

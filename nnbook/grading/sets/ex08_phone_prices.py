@@ -22,18 +22,26 @@ only the grader runs (float64, empty splits and batches, a model found in eval m
 dropout, labels out of range, a layer without bias). Every case also checks that the inputs were
 not modified, and the tensor cases are repeated on the GPU when one is present.
 
-q2 forbids the functions that would count the pairs for the learner (``torch.bincount``,
-``torch.histc``, ``torch.histogram`` and :func:`nnbook.tabular.confusion_matrix`); ``torch.unique``
-with ``return_counts`` is allowed, since using it still takes the chapter's pairing idea. q3
-forbids :func:`nnbook.train.evaluate` and :func:`nnbook.train.fit`.
+q1 forbids :func:`nnbook.tabular.fit_standardizer` and :func:`nnbook.tabular.standardize`, which
+would answer it in two calls. q2 forbids the functions that would count the pairs for the learner:
+``torch.bincount``, ``torch.histc`` and ``torch.histogram`` (also at PyTorch's dispatcher, through
+:class:`~nnbook.grading.forbidden.AtenOps`, so a copy imported under another name refuses too), the
+book's ``confusion_matrix`` under every name (``nnbook.train``, ``nnbook.tabular`` and
+``nnbook.digits`` hold one function, whose code is replaced), and the way out to NumPy
+(``Tensor.numpy``, ``Tensor.__array__``, and NumPy's ``bincount`` and histograms), which also
+closes scikit-learn's ``confusion_matrix``. ``torch.unique`` with ``return_counts``, one-hot
+tables, ``index_put_(..., accumulate=True)``, ``scatter_add_`` and a Python loop over ``tolist()``
+are allowed: each still takes the chapter's pairing idea or its own. q3 forbids
+:func:`nnbook.train.evaluate` and :func:`nnbook.train.fit`.
 """
 
+import numpy
 import torch
 from torch import nn
 
 import nnbook.tabular
 import nnbook.train
-from nnbook.grading.forbidden import forbidden
+from nnbook.grading.forbidden import AtenOps, forbidden, without
 from nnbook.grading.inputs import randn, tensor
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
@@ -61,9 +69,12 @@ def _split_case(name, n_train, n_other, features, seed, *, public=False, dtype=t
     return Case(name, make_args, public=public, hint=hint)
 
 
+FORBIDDEN_Q1 = [(nnbook.tabular, "fit_standardizer"), (nnbook.tabular, "standardize")]
+
 Q1 = Question(
     id="q1", answer="standardize_splits", args=("x_train", "x_other"),
-    reference=standardize_splits_reference, points=1, returns=("z_train", "z_other"),
+    reference=standardize_splits_reference, points=1,
+    call=without(FORBIDDEN_Q1, standardize_splits_reference), returns=("z_train", "z_other"),
     title="Warm-up: standardize two splits with the training statistics",
     hint="decide which split the statistics may come from before you write code",
     cases=(
@@ -88,7 +99,13 @@ Q1 = Question(
 FORBIDDEN_Q2 = (
     [(torch, name) for name in ("bincount", "histc", "histogram", "histogramdd")]
     + [(torch.Tensor, name) for name in ("bincount", "histc", "histogram")]
-    + [(nnbook.tabular, "confusion_matrix")]
+    # one function under three names: replacing its code makes every name refuse
+    + [(nnbook.train, "confusion_matrix")]
+    # NumPy's counting functions, and the way out to NumPy (scikit-learn goes through it too)
+    + [(torch.Tensor, "numpy"), (torch.Tensor, "__array__")]
+    + [(numpy, name) for name in ("bincount", "histogram", "histogram2d", "histogramdd")]
+    # the ATen operators behind torch.bincount and the histograms, whatever name reaches them
+    + [AtenOps(["bincount", "histc", "histogram"])]
 )
 
 
@@ -140,8 +157,8 @@ Q2 = Question(
     id="q2", answer="confusion_counts", args=("predicted", "target", "num_classes"),
     reference=confusion_counts_reference, call=_run_confusion, points=2,
     title="A confusion matrix without a counting function",
-    hint="think of one 0/1 table per tensor, one row per example and one column per class; "
-         "what does a matrix product of two such tables count?",
+    hint="count all the examples at once with tensor operations; which matrix operation sums "
+         "products over the examples?",
     cases=(
         _confusion_case("50 examples, 4 classes", 50, 4, 900, public=True),
         Case("six examples by hand", _confusion_small, public=True),
