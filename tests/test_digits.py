@@ -51,6 +51,8 @@ def test_the_headline_recipe_reaches_the_stated_accuracy_and_repeats_exactly():
     _, _, test = D.digits_loaders()
     _, accuracy = evaluate(model, nn.CrossEntropyLoss(), test)
     assert accuracy >= 0.96  # the chapter states 97.4% and asserts at least 96%
+    # the time-to-accuracy benchmark's target is the number the chapter states
+    assert D.STATED_TEST_ACCURACY == 0.974 and abs(accuracy - D.STATED_TEST_ACCURACY) < 0.0005
     relu_model, _ = D.train_digits(relu_on_logits=True)
     _, relu_accuracy = evaluate(relu_model, nn.CrossEntropyLoss(), test)
     assert relu_accuracy < accuracy - 0.05
