@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from nnbook import digits as D
 from nnbook import tabular
 from nnbook.data.mnist import write_idx
-from nnbook.train import evaluate
+from nnbook.train import evaluate, fit
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 
@@ -105,11 +106,36 @@ def test_the_full_mnist_path_runs_offline_on_small_idx_files(tmp_path):
     assert x_train.shape == (60, 784) and x_test.shape == (20, 784)
     assert abs(x_train.mean()) < 1e-5 and abs(x_train.std() - 1) < 1e-5
     model, history, accuracy = D.train_mnist(tmp_path, epochs=10, batch_size=20, lr=1e-2,
-                                             checksums=None)
-    assert len(history.val_accuracy) == 10 and accuracy == history.val_accuracy[-1]
+                                             val_size=15, checksums=None)
+    assert len(history.val_accuracy) == 10
     assert accuracy > 0.5  # the labels are written into the pixels: easy to learn
+    # the test images are scored once, at the end: the accuracy is evaluate's on the test part
+    _, on_test = evaluate(model, nn.CrossEntropyLoss(), DataLoader(TensorDataset(x_test, y_test)))
+    assert accuracy == pytest.approx(on_test)
+    with pytest.raises(ValueError, match="val_size"):
+        D.train_mnist(tmp_path, val_size=60, checksums=None)
     with pytest.raises(Exception, match="not found"):
         D.train_mnist(tmp_path / "missing", checksums=None)
+
+
+def test_train_mnist_validates_on_held_out_training_images_not_on_the_test_images(tmp_path,
+                                                                                    monkeypatch):
+    _small_mnist(tmp_path)
+    (x_train, _), (x_test, _) = D.mnist_tensors(tmp_path, checksums=None)
+    seen = {}
+
+    def spy_fit(model, loss_fn, optimizer, train, val, **kwargs):
+        seen["train"] = torch.cat([x for x, _ in train])
+        seen["val"] = torch.cat([x for x, _ in val])
+        return fit(model, loss_fn, optimizer, train, val, **kwargs)
+
+    monkeypatch.setattr(D, "fit", spy_fit)
+    D.train_mnist(tmp_path, epochs=1, batch_size=20, val_size=15, checksums=None)
+    assert len(seen["val"]) == 15 and len(seen["train"]) == 45
+    rows = {tuple(r.tolist()) for r in x_train}
+    assert all(tuple(r.tolist()) in rows for r in seen["val"])       # validation: training images
+    assert not {tuple(r.tolist()) for r in seen["val"]} & {tuple(r.tolist()) for r in seen["train"]}
+    assert not any(torch.equal(r, t) for r in seen["val"] for t in x_test)
 
 
 def test_log_history_writes_tensorboard_event_files(tmp_path):
