@@ -180,3 +180,38 @@ def test_mnist_mlp_is_the_2nn_of_mcmahan_with_199_210_parameters():
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 200), (200, 200), (200, 10)]
     assert sum(p.numel() for p in model.parameters()) == 199_210
     assert isinstance(model[-1], nn.Linear)
+
+
+def test_get_device_finds_cuda_only_not_apples_mps(monkeypatch):
+    """Chapter 9: get_device gives cuda or cpu; with no CUDA but Apple's MPS it gives the CPU."""
+    import nnbook
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert nnbook.get_device() == torch.device("cpu")
+
+
+def test_the_two_kaiming_counts_give_the_same_logits():
+    """Chapter 9: variances (2, 2, 1)/fan_in per layer and Chapter 3's (1, 2, 2)/fan_in give the
+    same logits from the same draws."""
+    (x, _), _, _ = D.digits_split()
+    layers = [m for m in D.digits_mlp() if isinstance(m, nn.Linear)]
+
+    def logits_with(variances):
+        g, h = torch.Generator().manual_seed(1), x
+        for k, layer in enumerate(layers):
+            fan_out, fan_in = layer.weight.shape
+            h = h @ (torch.randn(fan_out, fan_in, generator=g) * (variances[k] / fan_in) ** 0.5).T
+            h = torch.relu(h) if k < len(layers) - 1 else h
+        return h
+
+    torch.testing.assert_close(logits_with([2, 2, 1]), logits_with([1, 2, 2]))
+
+
+def test_the_adam_curves_cross_as_the_chapter_says():
+    """Chapter 9: training loss below validation loss from epoch 5 on, training accuracy above
+    validation accuracy from epoch 8 on."""
+    _, h = D.train_digits(epochs=20)
+    assert all(h.train_loss[e] < h.val_loss[e] for e in range(4, 20))
+    assert all(h.train_accuracy[e] > h.val_accuracy[e] for e in range(7, 20))
+    assert h.train_loss[3] > h.val_loss[3] and h.train_accuracy[0] < h.val_accuracy[0]
+    assert round(h.train_loss[-1], 2) == 0.02 and round(h.val_loss[-1], 2) == 0.09
