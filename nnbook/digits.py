@@ -14,15 +14,17 @@ The recipe the chapter states and asserts, in small pieces that a benchmark can 
   Kaiming initialization: each hidden weight matrix drawn from
   :math:`\mathcal N(0, 2/\text{fan\_in})`, the output layer's from
   :math:`\mathcal N(0, 1/\text{fan\_in})` (no ReLU follows it), biases 0.
-  ``relu_on_logits=True`` adds the ReLU a popular MNIST tutorial puts there after the output layer, to show its harm.
+  ``relu_on_logits=True`` adds a ReLU after the output layer, as some MNIST course code does,
+  to show its harm.
 * :func:`train_digits` trains it with :func:`nnbook.train.fit` (the headline recipe: Adam,
   learning rate :data:`LR` = 1e-3, batches of :data:`BATCH_SIZE` = 64, :data:`EPOCHS` = 20
   epochs) and returns the model and its history.
 * :func:`confusion_matrix` (from :mod:`nnbook.train`) counts, for every true class, how often each class was predicted.
 
 For full MNIST (28×28, 60,000 training images), :func:`mnist_tensors` flattens and normalizes
-the images :func:`nnbook.data.load_mnist` reads, and :func:`mnist_mlp` builds the tutorial's
-:math:`784 \to 200 \to 200 \to 10` network without their ReLU on the logits.
+the images :func:`nnbook.data.load_mnist` reads, :func:`mnist_mlp` builds the 2NN of McMahan
+et al. (2017), :math:`784 \to 200 \to 200 \to 10` with no ReLU on the logits, and
+:func:`train_mnist` trains it with a validation part held out of the training images.
 :func:`log_history` writes a history to TensorBoard when ``tensorboard`` is installed.
 
 >>> (x_train, y_train), _, _ = digits_split()
@@ -35,7 +37,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from nnbook.data import load_digits
-from nnbook.train import confusion_matrix, fit
+from nnbook.train import confusion_matrix, evaluate, fit
 from nnbook.utils import seed_everything
 
 __all__ = ["SPLIT_SIZES", "LR", "BATCH_SIZE", "EPOCHS", "STATED_TEST_ACCURACY", "digits_split", "digits_loaders",
@@ -99,7 +101,7 @@ def _kaiming(sizes, relu_on_logits):
 def digits_mlp(hidden=(128, 64), relu_on_logits=False):
     """64 → hidden... → 10 with ReLU between the layers, Kaiming-initialized (see the module).
 
-    ``relu_on_logits=True`` also puts a ReLU after the last layer (a popular tutorial's mistake).
+    ``relu_on_logits=True`` also puts a ReLU after the last layer (the mistake Chapter 9 shows).
     """
     return _kaiming((64, *hidden, 10), relu_on_logits)
 
@@ -174,7 +176,7 @@ def mnist_tensors(root, download=False, **load_options):
 
     The grey levels 0–255 are divided by 255 and then normalized with the training images'
     mean and standard deviation over all pixels (for the official files about 0.1307 and
-    0.3081, the constants many tutorials type in). ``load_options`` go to
+    0.3081, on the 0–1 scale after the division; the constants often typed into MNIST code). ``load_options`` go to
     :func:`nnbook.data.mnist.load_mnist` (``checksums=None`` for test files).
     """
     from nnbook.data.mnist import load_mnist
@@ -188,31 +190,42 @@ def mnist_tensors(root, download=False, **load_options):
 
 
 def mnist_mlp():
-    """784 → 200 → 200 → 10 with ReLU between the layers (none on the logits), Kaiming-initialized."""
+    """McMahan et al.'s 2NN: 784 → 200 → 200 → 10, ReLU between the layers (none on the logits), Kaiming-initialized."""
     return _kaiming((784, 200, 200, 10), relu_on_logits=False)
 
 
 def train_mnist(root, download=False, epochs=10, batch_size=200, lr=LR, seed=0, device=None,
-                **load_options):
+                val_size=10_000, **load_options):
     """Train :func:`mnist_mlp` on MNIST with Adam; return ``(model, history, test_accuracy)``.
 
     The same steps as :func:`train_digits`, at MNIST's size: :func:`mnist_tensors` (with
-    ``download`` and ``load_options``), shuffled batches of ``batch_size`` (seeded), the model
-    moved to ``device`` before the optimizer is made, ``epochs`` epochs of
-    :func:`nnbook.train.fit` with the 10,000 test images as its validation set (nothing is
-    chosen on them here: they are only watched), and the final test accuracy.
+    ``download`` and ``load_options``); the last ``val_size`` of the 60,000 training images, in a
+    fixed random order (seeded), held out as the validation set that :func:`nnbook.train.fit`
+    scores every epoch; shuffled batches of ``batch_size`` (seeded) of the rest; the model moved
+    to ``device`` before the optimizer is made; ``epochs`` epochs; and then the 10,000 test
+    images scored once, at the end (``test_accuracy``). (The normalization constants come from
+    all 60,000 training images, the held-out ones included; none from the test images.)
     """
     device = torch.device("cpu") if device is None else torch.device(device)
-    (x_train, y_train), (x_test, y_test) = mnist_tensors(root, download, **load_options)
+    (x_all, y_all), (x_test, y_test) = mnist_tensors(root, download, **load_options)
+    if not 0 < val_size < len(y_all):
+        raise ValueError(f"val_size must be between 1 and {len(y_all) - 1}, got {val_size}")
+    order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))
+    keep, held_out = order[:-val_size], order[-val_size:]
     seed_everything(seed)
     model = mnist_mlp().to(device)
     pinned = device.type == "cuda"
-    train = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True,
-                       generator=torch.Generator().manual_seed(seed), pin_memory=pinned)
+    train = DataLoader(TensorDataset(x_all[keep], y_all[keep]), batch_size=batch_size,
+                       shuffle=True, generator=torch.Generator().manual_seed(seed),
+                       pin_memory=pinned)
+    val = DataLoader(TensorDataset(x_all[held_out], y_all[held_out]), batch_size=1000,
+                     pin_memory=pinned)
     test = DataLoader(TensorDataset(x_test, y_test), batch_size=1000, pin_memory=pinned)
-    history = fit(model, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr),
-                  train, test, epochs=epochs, device=device)
-    return model, history, history.val_accuracy[-1] if history.val_accuracy else float("nan")
+    loss_fn = nn.CrossEntropyLoss()
+    history = fit(model, loss_fn, torch.optim.Adam(model.parameters(), lr=lr),
+                  train, val, epochs=epochs, device=device)
+    _, test_accuracy = evaluate(model, loss_fn, test, device=device)
+    return model, history, test_accuracy
 
 
 def log_history(history, logdir, tag="digits"):

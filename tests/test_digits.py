@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
 
 from nnbook import digits as D
 from nnbook import tabular
 from nnbook.data.mnist import write_idx
-from nnbook.train import evaluate
+from nnbook.train import evaluate, fit
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 
@@ -105,11 +106,36 @@ def test_the_full_mnist_path_runs_offline_on_small_idx_files(tmp_path):
     assert x_train.shape == (60, 784) and x_test.shape == (20, 784)
     assert abs(x_train.mean()) < 1e-5 and abs(x_train.std() - 1) < 1e-5
     model, history, accuracy = D.train_mnist(tmp_path, epochs=10, batch_size=20, lr=1e-2,
-                                             checksums=None)
-    assert len(history.val_accuracy) == 10 and accuracy == history.val_accuracy[-1]
+                                             val_size=15, checksums=None)
+    assert len(history.val_accuracy) == 10
     assert accuracy > 0.5  # the labels are written into the pixels: easy to learn
+    # the test images are scored once, at the end: the accuracy is evaluate's on the test part
+    _, on_test = evaluate(model, nn.CrossEntropyLoss(), DataLoader(TensorDataset(x_test, y_test)))
+    assert accuracy == pytest.approx(on_test)
+    with pytest.raises(ValueError, match="val_size"):
+        D.train_mnist(tmp_path, val_size=60, checksums=None)
     with pytest.raises(Exception, match="not found"):
         D.train_mnist(tmp_path / "missing", checksums=None)
+
+
+def test_train_mnist_validates_on_held_out_training_images_not_on_the_test_images(tmp_path,
+                                                                                    monkeypatch):
+    _small_mnist(tmp_path)
+    (x_train, _), (x_test, _) = D.mnist_tensors(tmp_path, checksums=None)
+    seen = {}
+
+    def spy_fit(model, loss_fn, optimizer, train, val, **kwargs):
+        seen["train"] = torch.cat([x for x, _ in train])
+        seen["val"] = torch.cat([x for x, _ in val])
+        return fit(model, loss_fn, optimizer, train, val, **kwargs)
+
+    monkeypatch.setattr(D, "fit", spy_fit)
+    D.train_mnist(tmp_path, epochs=1, batch_size=20, val_size=15, checksums=None)
+    assert len(seen["val"]) == 15 and len(seen["train"]) == 45
+    rows = {tuple(r.tolist()) for r in x_train}
+    assert all(tuple(r.tolist()) in rows for r in seen["val"])       # validation: training images
+    assert not {tuple(r.tolist()) for r in seen["val"]} & {tuple(r.tolist()) for r in seen["train"]}
+    assert not any(torch.equal(r, t) for r in seen["val"] for t in x_test)
 
 
 def test_log_history_writes_tensorboard_event_files(tmp_path):
@@ -154,3 +180,38 @@ def test_mnist_mlp_is_the_2nn_of_mcmahan_with_199_210_parameters():
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 200), (200, 200), (200, 10)]
     assert sum(p.numel() for p in model.parameters()) == 199_210
     assert isinstance(model[-1], nn.Linear)
+
+
+def test_get_device_finds_cuda_only_not_apples_mps(monkeypatch):
+    """Chapter 9: get_device gives cuda or cpu; with no CUDA but Apple's MPS it gives the CPU."""
+    import nnbook
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert nnbook.get_device() == torch.device("cpu")
+
+
+def test_the_two_kaiming_counts_give_the_same_logits():
+    """Chapter 9: variances (2, 2, 1)/fan_in per layer and Chapter 3's (1, 2, 2)/fan_in give the
+    same logits from the same draws."""
+    (x, _), _, _ = D.digits_split()
+    layers = [m for m in D.digits_mlp() if isinstance(m, nn.Linear)]
+
+    def logits_with(variances):
+        g, h = torch.Generator().manual_seed(1), x
+        for k, layer in enumerate(layers):
+            fan_out, fan_in = layer.weight.shape
+            h = h @ (torch.randn(fan_out, fan_in, generator=g) * (variances[k] / fan_in) ** 0.5).T
+            h = torch.relu(h) if k < len(layers) - 1 else h
+        return h
+
+    torch.testing.assert_close(logits_with([2, 2, 1]), logits_with([1, 2, 2]))
+
+
+def test_the_adam_curves_cross_as_the_chapter_says():
+    """Chapter 9: training loss below validation loss from epoch 5 on, training accuracy above
+    validation accuracy from epoch 8 on."""
+    _, h = D.train_digits(epochs=20)
+    assert all(h.train_loss[e] < h.val_loss[e] for e in range(4, 20))
+    assert all(h.train_accuracy[e] > h.val_accuracy[e] for e in range(7, 20))
+    assert h.train_loss[3] > h.val_loss[3] and h.train_accuracy[0] < h.val_accuracy[0]
+    assert round(h.train_loss[-1], 2) == 0.02 and round(h.val_loss[-1], 2) == 0.09

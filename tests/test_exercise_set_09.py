@@ -145,6 +145,9 @@ def test_predict_all_slips_fail():
     assert failures("q2", lambda *a: _predict(*a, restore=False)) >= 3
     # never moving the inputs fails without a GPU too: the meta case sees them on the CPU
     assert failures("q2", lambda *a: _predict(*a, move=False)) >= 1
+    # predictions left on the model's device fail without a GPU too: the meta case's stand-in
+    # returns logits that stay "on the device" until moved to the CPU
+    assert failures("q2", lambda *a: _predict(*a, cpu=False)) == 1
 
     def no_empty_case(model, loader, device):
         model_was = model.training
@@ -179,6 +182,31 @@ def test_to_device_slips_fail():
     assert failures("q3", no_op) == 2                  # the two meta cases
     assert failures("q3", tuples_only) == 3            # lists become tuples, dicts are not moved
     assert failures("q3", drops_others) >= 2
+
+
+def test_torch_pytree_utilities_are_refused_in_q3():
+    import torch.utils._pytree as pytree
+
+    def with_tree_map_only(batch, device):
+        return pytree.tree_map_only(torch.Tensor, lambda t: t.to(device), batch)
+
+    def with_tree_map(batch, device):
+        return pytree.tree_map(lambda t: t.to(device) if torch.is_tensor(t) else t, batch)
+
+    def with_flatten(batch, device):
+        leaves, spec = pytree.tree_flatten(batch)
+        return pytree.tree_unflatten([t.to(device) if torch.is_tensor(t) else t
+                                      for t in leaves], spec)
+
+    cases = len(EX.question("q3").cases)
+    for answer in (with_tree_map_only, with_tree_map, with_flatten):
+        assert failures("q3", answer) == cases, answer.__name__
+    # and they work again after the answer has run
+    assert pytree.tree_map(lambda x: x + 1, [1, (2,)]) == [2, (3,)]
+
+
+def test_the_points():
+    assert [q.points for q in EX.questions] == [2, 3, 2]
 
 
 # --------------------------------------------------------------------------- nothing given away

@@ -1139,3 +1139,24 @@ def test_non_blocking_copies_from_pinned_memory_arrive_intact():
     y = x.to("cuda", non_blocking=True)
     torch.cuda.synchronize()
     assert torch.equal(y.cpu(), x)
+
+
+def test_map_location_cpu_loads_every_tensor_onto_the_cpu(tmp_path):
+    """Chapter 9: torch.load(path, map_location="cpu") puts every tensor of a saved state dict on
+    the CPU (a GPU-saved one too, checked when a GPU is present), and load_state_dict copies them in."""
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for where in devices:
+        model = torch.nn.Linear(3, 2).to(where)
+        torch.save(model.state_dict(), tmp_path / f"{where}.pt")
+        state = torch.load(tmp_path / f"{where}.pt", map_location="cpu")
+        assert all(t.device.type == "cpu" for t in state.values())
+        copy = torch.nn.Linear(3, 2)
+        copy.load_state_dict(state)
+        assert torch.equal(copy.weight, model.weight.cpu())
+
+
+def test_relu_commutes_with_a_positive_factor_so_kaiming_counts_agree():
+    """Chapter 9: max(0, cz) = c max(0, z) for c > 0, so a factor sqrt(2) on the first layer's
+    weights or on the last layer's gives the same logits (Chapter 3's count and PyTorch's)."""
+    z = torch.randn(100, 5)
+    assert torch.equal(torch.relu(3.0 * z), 3.0 * torch.relu(z))

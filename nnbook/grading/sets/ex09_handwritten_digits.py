@@ -4,14 +4,14 @@ solutions/09-handwritten-digits.ipynb.
 q1 ``standardize_pixels(train, *others)``       standardize every pixel (column) with the training
                                                 rows' own mean and standard deviation, a constant
                                                 pixel included, and apply the same map to the other
-                                                parts (3 points)
+                                                parts (2 points)
 q2 ``predict_all(model, loader, device)``       an evaluation loop: every prediction and target of
                                                 a loader, in order, on the CPU, computed in eval
                                                 mode without gradients on ``device``, the model's
                                                 mode restored (3 points)
 q3 ``to_device(batch, device)``                 move a nested batch (tuples, lists, dicts) of
                                                 tensors to a device, leaving everything else as it
-                                                is (2 points)
+                                                is, without torch's pytree utilities (2 points)
 
 Public cases are the ones the notebook's check cells run; the others are instructor cases that
 only the grader runs (constant pixels, float64, no other parts, empty parts, a model left in
@@ -23,16 +23,20 @@ q2 and q3 are graded through a ``call`` that turns what the answer returned into
 the predictions and targets as lists, the device type of the returned tensors, the model's mode
 afterwards, whether any forward pass ran with gradients on and on which device types the model got
 its inputs (a case with a stand-in model "on" the ``meta`` device fails an answer that never moves
-its inputs, even on a machine without a GPU); for q3 the structure, with each
+its inputs, or never moves its predictions back to the CPU, even on a machine without a GPU: the
+stand-in's logits are a tensor subclass that stays itself until moved to the CPU); for q3 (run
+with torch's pytree utilities forbidden, ``FORBIDDEN_Q3``) the structure, with each
 tensor's device type, dtype, shape and values. ``meta`` tensors have no values, so a case on the
 ``meta`` device tells an answer that moves nothing from one that moves everything, even on a
 machine without a GPU.
 """
 
 import torch
+import torch.utils._pytree
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from nnbook.grading.forbidden import forbidden, matching
 from nnbook.grading.inputs import randn
 from nnbook.grading.questions import Case, ExerciseSet, Question
 
@@ -65,7 +69,7 @@ def _standardize_case(name, train_rows, other_rows, columns, seed, *, public=Fal
 
 Q1 = Question(
     id="q1", answer="standardize_pixels", args=("train", "others"),
-    reference=standardize_pixels_reference, points=3,
+    reference=standardize_pixels_reference, points=2,
     title="Standardize every pixel with the training images' statistics",
     hint="decide along which dimension the statistics are taken, and what dividing means for a "
          "pixel that never changes in the training images",
@@ -78,7 +82,7 @@ Q1 = Question(
         _standardize_case("two constant pixels, one of them not 0", 15, (6,), 5, 940,
                           constant=((0, 0.0), (3, 5.0)),
                           hint="the other parts may differ from the training value at a constant "
-                               "pixel: subtract, do not divide"),
+                               "pixel: are the distances between them kept?"),
         _standardize_case("an empty other part (0 rows)", 10, (0,), 4, 950),
         _standardize_case("float64, 64 pixels", 50, (20,), 64, 960, dtype=torch.float64),
         _standardize_case("two training rows", 2, (3,), 4, 970),
@@ -121,9 +125,30 @@ class _Watched(nn.Module):
         return self.second(self.drop(torch.relu(self.first(x))))
 
 
+class _LogitsOnDevice(torch.Tensor):
+    """Logits "on the model's device": the values sit on the CPU (meta tensors hold none), but
+    every result computed from them keeps this type until it is moved to the CPU (``.cpu()``,
+    ``.to("cpu")``, ``.to(a CPU tensor)``, ...), so an answer that never moves its predictions back
+    is seen even without a GPU."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        to_cpu = func is torch.Tensor.cpu
+        if func is torch.Tensor.to:
+            device = torch._C._nn._parse_to(*args[1:], **kwargs)[0]
+            to_cpu = device is not None and device.type == "cpu"
+        result = super().__torch_function__(func, types, args, kwargs)
+        if to_cpu and isinstance(result, torch.Tensor):
+            with torch._C.DisableTorchFunctionSubclass():
+                result = result.as_subclass(torch.Tensor)
+        return result
+
+
 class _SeesDevice(nn.Module):
     """A stand-in classifier "on" the ``meta`` device: it remembers where its inputs were and
-    returns CPU logits that depend only on the example's position (meta tensors hold no values)."""
+    returns logits that depend only on the example's position (meta tensors hold no values), as
+    :class:`_LogitsOnDevice`, which tells whether the predictions were moved back to the CPU."""
 
     def __init__(self, classes):
         super().__init__()
@@ -137,7 +162,8 @@ class _SeesDevice(nn.Module):
         positions = torch.arange(self.seen, self.seen + x.shape[0])
         self.seen += x.shape[0]
         logits = torch.nn.functional.one_hot(positions * 3 % self.classes, self.classes).float()
-        return logits + 0.5 * self.training  # a mode that changes nothing here; the mode is checked
+        logits = logits + 0.5 * self.training  # a mode that changes nothing here; it is checked
+        return logits.as_subclass(_LogitsOnDevice)
 
 
 def _setup_predict(args):
@@ -171,8 +197,17 @@ def _run_predict(answer, args):
             and all(isinstance(t, torch.Tensor) for t in result)):
         return ("not a pair of tensors", type(result).__name__)
     predictions, targets = result
-    return (predictions.tolist(), targets.tolist(), str(predictions.dtype), str(targets.dtype),
-            "returned on " + predictions.device.type, "returned on " + targets.device.type,
+
+    def where(t):
+        if isinstance(t, _LogitsOnDevice):
+            return "returned on the model's device (never moved to the CPU)"
+        return "returned on " + t.device.type
+
+    if any(t.device.type == "meta" for t in result):
+        return ("returned on meta", "returned on " + targets.device.type)
+    with torch._C.DisableTorchFunctionSubclass():
+        values = predictions.tolist(), targets.tolist()
+    return (*values, str(predictions.dtype), str(targets.dtype), where(predictions), where(targets),
             "training mode after" if model.training else "eval mode after",
             "a forward pass with gradients" if model.forward_with_grad else "no gradients",
             "the model was given inputs on " + ", ".join(sorted(model.input_devices)))
@@ -205,7 +240,8 @@ Q2 = Question(
         _predict_case("10 classes, 40 examples in batches of 16", 40, 16, 1040, classes=10),
         _predict_case("a model in training mode, 64 features", 20, 7, 1050, features=64),
         _predict_case("a model on the meta device, batches of 3", 7, 3, 1060, meta=True,
-                      hint="the model's inputs must be on the device you were given"),
+                      hint="the model's inputs must be on the device you were given, and what "
+                           "you return must be on the CPU"),
     ),
 )
 
@@ -246,11 +282,29 @@ def _first_tensor(batch):
     return None
 
 
+#: torch's pytree utilities map a function over nested containers, which is what q3 asks for:
+#: every ``tree_*`` function of ``torch.utils._pytree`` (``tree_map``, ``tree_map_only``,
+#: ``tree_flatten``/``tree_unflatten``, ...) and of ``optree`` when it is installed
+FORBIDDEN_Q3 = matching(torch.utils._pytree, ["tree_"]) + [(torch.utils._pytree,
+                                                            "arg_tree_leaves")]
+try:
+    import optree
+except ImportError:
+    pass
+else:
+    FORBIDDEN_Q3 += matching(optree, ["tree_"])
+
+
 def _run_to_device(answer, args):
-    """Move the batch to "meta", or to the device its tensors are on (the grader's CPU or GPU leg)."""
+    """Move the batch to "meta", or to the device its tensors are on (the grader's CPU or GPU leg),
+    the answer without torch's pytree utilities."""
     batch, where = args
     device = torch.device("meta") if where == "meta" else _first_tensor(batch).device
-    return _describe(answer(batch, device), device)
+    if answer is to_device_reference:
+        return _describe(answer(batch, device), device)
+    with forbidden(FORBIDDEN_Q3):
+        moved = answer(batch, device)
+    return _describe(moved, device)
 
 
 def _batch(kind, seed, device):
