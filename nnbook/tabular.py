@@ -36,7 +36,9 @@ __all__ = ["SPLIT_SIZES", "RECIPE", "STATED_TEST_ACCURACY", "phone_split", "fit_
 SPLIT_SIZES = (1200, 400, 400)  # training, validation, test
 # The chapter's headline recipe, the one the time-to-accuracy benchmark times.
 RECIPE = dict(optimizer="adam", lr=1e-3, batch_size=32, epochs=50, seed=0, split_seed=0)
-STATED_TEST_ACCURACY = 0.91  # what RECIPE reaches on the test split, as the chapter states it
+# What RECIPE (seed 0, the chapter's run) reaches on the test split, as the chapter states it. Seed
+# 0 is the best of the five seeds the chapter trains: their mean is 88.8% (88.0% to 91.0%).
+STATED_TEST_ACCURACY = 0.91
 
 
 def phone_split(seed=0, table=None):

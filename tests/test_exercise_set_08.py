@@ -225,6 +225,24 @@ def test_q3_typical_slips_fail():
         model.train(was)
         return total / count, correct / count
 
+    def graph_in_the_forward_pass(model, loss_fn, loader):
+        # the forward pass records a graph; only the loss runs under no_grad
+        was = model.training
+        model.eval()
+        total, correct, count = 0.0, 0, 0
+        for x, y in loader:
+            out = model(x)
+            with torch.no_grad():
+                total += loss_fn(out, y).item() * len(y)
+            correct += (out.argmax(dim=1) == y).sum().item()
+            count += len(y)
+        model.train(was)
+        if count == 0:
+            raise ValueError("no examples")
+        return total / count, correct / count
+
+    # every case with a batch records a graph (only the empty loader passes)
+    assert failures("q3", graph_in_the_forward_pass) == len(EX.question("q3").cases) - 1
     assert failures("q3", mean_of_batch_means) >= 3
     assert failures("q3", no_eval) >= 2  # dropout in training mode, and the empty loader
     assert failures("q3", leaves_eval_mode) >= 4
@@ -283,3 +301,15 @@ def test_the_exercise_notebook_states_no_answer_in_its_questions():
     for giveaway in ["one_hot", "no_grad", "model.eval()", "weight / std", "W / σ",
                      "len(targets)"]:
         assert giveaway not in markdown, giveaway
+
+
+def test_the_hints_count_what_the_questions_list():
+    # Q3 has four bullet points; its hint names four things, the empty loader among them
+    assert EX.question("q3").hint.startswith("four things")
+    assert "empty loader" in EX.question("q3").hint
+    markdown = "\n".join(c.source for c in nbformat.read(EXERCISE, 4).cells
+                         if c.cell_type == "markdown")
+    # Q2's text names what the grader refuses and what it cannot block, and no method
+    assert "not blocked" in markdown and "matrix product" not in markdown
+    # Q1's text does not state the divisor, nor a distance (an absolute value)
+    assert "distance" not in markdown and "own units" not in markdown

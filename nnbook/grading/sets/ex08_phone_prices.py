@@ -28,8 +28,9 @@ would answer it in two calls. q2 forbids the functions that would count the pair
 :class:`~nnbook.grading.forbidden.AtenOps`, so a copy imported under another name refuses too), the
 book's ``confusion_matrix`` under every name (``nnbook.train``, ``nnbook.tabular`` and
 ``nnbook.digits`` hold one function, whose code is replaced), and the way out to NumPy
-(``Tensor.numpy``, ``Tensor.__array__``, and NumPy's ``bincount`` and histograms), which also
-closes scikit-learn's ``confusion_matrix``. ``torch.unique`` with ``return_counts``, one-hot
+(``Tensor.numpy``, ``Tensor.__array__``, and NumPy's ``bincount`` and histograms). A detour through
+``tolist()`` to NumPy or scikit-learn is not blocked (the grader cannot tell it from an allowed
+Python loop over ``tolist()``); the question's text says so and asks for tensor operations. ``torch.unique`` with ``return_counts``, one-hot
 tables, ``index_put_(..., accumulate=True)``, ``scatter_add_`` and a Python loop over ``tolist()``
 are allowed: each still takes the chapter's pairing idea or its own. q3 forbids
 :func:`nnbook.train.evaluate` and :func:`nnbook.train.fit`.
@@ -157,8 +158,8 @@ Q2 = Question(
     id="q2", answer="confusion_counts", args=("predicted", "target", "num_classes"),
     reference=confusion_counts_reference, call=_run_confusion, points=2,
     title="A confusion matrix without a counting function",
-    hint="count all the examples at once with tensor operations; which matrix operation sums "
-         "products over the examples?",
+    hint="count all the examples at once with tensor operations; what could turn each label "
+         "into something that can be added up over the examples?",
     cases=(
         _confusion_case("50 examples, 4 classes", 50, 4, 900, public=True),
         Case("six examples by hand", _confusion_small, public=True),
@@ -183,14 +184,17 @@ FORBIDDEN_Q3 = [(nnbook.train, "evaluate"), (nnbook.train.evaluate, "__wrapped__
 
 
 class RecordingLoss(nn.Module):
-    """``nn.CrossEntropyLoss()`` (a batch mean) that remembers whether a graph was being recorded."""
+    """``nn.CrossEntropyLoss()`` (a batch mean) that remembers whether a graph was being recorded:
+    gradients enabled while the loss is computed, or outputs that carry a graph (a forward pass run
+    with gradients on and only the loss under ``no_grad``)."""
 
     def __init__(self):
         super().__init__()
         self.saw_gradients = False
 
     def forward(self, outputs, targets):
-        self.saw_gradients = self.saw_gradients or torch.is_grad_enabled()
+        recorded = torch.is_grad_enabled() or outputs.requires_grad
+        self.saw_gradients = self.saw_gradients or recorded
         return nn.functional.cross_entropy(outputs, targets)
 
     def extra_repr(self):
@@ -255,8 +259,9 @@ Q3 = Question(
     reference=evaluate_model_reference, call=_run_evaluation, points=3,
     returns=("mean_loss", "accuracy", "mode_afterwards", "gradients_recorded"),
     title="An evaluation loop: loss and accuracy over uneven batches",
-    hint="three things to get right: which examples each number averages over, which mode the "
-         "model computes in, and what state you leave behind",
+    hint="four things to get right: which examples each number averages over, which mode the "
+         "model computes in (and whether a graph is recorded), what state you leave behind, and "
+         "what an empty loader must do",
     cases=(
         _evaluation_case("three batches of 8", (8, 8, 8), 1000, public=True),
         _evaluation_case("uneven batches 10, 10, 3", (10, 10, 3), 1010, public=True,
