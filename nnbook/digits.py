@@ -171,22 +171,28 @@ def training_records(epochs=RECORDED_EPOCHS, seed=0, shown=8, **options):
     return records
 
 
-def mnist_tensors(root, download=False, **load_options):
-    """((X_train, y_train), (X_test, y_test)) of MNIST, as rows of 784 normalized pixels.
-
-    The grey levels 0–255 are divided by 255 and then normalized with the training images'
-    mean and standard deviation over all pixels (for the official files about 0.1307 and
-    0.3081, on the 0–1 scale after the division; the constants often typed into MNIST code). ``load_options`` go to
-    :func:`nnbook.data.mnist.load_mnist` (``checksums=None`` for test files).
-    """
+def _mnist_pixels(root, download, **load_options):
     from nnbook.data.mnist import load_mnist
 
     train = load_mnist(root, train=True, download=download, **load_options)
     test = load_mnist(root, train=False, download=download, **load_options)
-    x_train = train.images.reshape(len(train.images), -1).float() / 255
-    x_test = test.images.reshape(len(test.images), -1).float() / 255
+    return ((train.images.reshape(len(train.images), -1).float() / 255, train.target),
+            (test.images.reshape(len(test.images), -1).float() / 255, test.target))
+
+
+def mnist_tensors(root, download=False, **load_options):
+    """((X_train, y_train), (X_test, y_test)) of MNIST, as rows of 784 normalized pixels.
+
+    The grey levels 0–255 are divided by 255 and then normalized with the mean and standard
+    deviation over all pixels of all 60,000 training images (for the official files about 0.1307
+    and 0.3081, on the 0–1 scale after the division; the constants often typed into MNIST code).
+    :func:`train_mnist`, which holds a validation part out, takes them from the images it trains
+    on instead. ``load_options`` go to :func:`nnbook.data.mnist.load_mnist` (``checksums=None``
+    for test files).
+    """
+    (x_train, y_train), (x_test, y_test) = _mnist_pixels(root, download, **load_options)
     mean, std = x_train.mean(), x_train.std()
-    return ((x_train - mean) / std, train.target), ((x_test - mean) / std, test.target)
+    return ((x_train - mean) / std, y_train), ((x_test - mean) / std, y_test)
 
 
 def mnist_mlp():
@@ -198,20 +204,23 @@ def train_mnist(root, download=False, epochs=10, batch_size=200, lr=LR, seed=0, 
                 val_size=10_000, **load_options):
     """Train :func:`mnist_mlp` on MNIST with Adam; return ``(model, history, test_accuracy)``.
 
-    The same steps as :func:`train_digits`, at MNIST's size: :func:`mnist_tensors` (with
-    ``download`` and ``load_options``); the last ``val_size`` of the 60,000 training images, in a
-    fixed random order (seeded), held out as the validation set that :func:`nnbook.train.fit`
-    scores every epoch; shuffled batches of ``batch_size`` (seeded) of the rest; the model moved
-    to ``device`` before the optimizer is made; ``epochs`` epochs; and then the 10,000 test
-    images scored once, at the end (``test_accuracy``). (The normalization constants come from
-    all 60,000 training images, the held-out ones included; none from the test images.)
+    The same steps as :func:`train_digits`, at MNIST's size: the official files (with
+    ``download`` and ``load_options``) as rows of 784 grey levels divided by 255; the last
+    ``val_size`` of the 60,000 training images, in a fixed random order (seeded), held out as the
+    validation set that :func:`nnbook.train.fit` scores every epoch; every part normalized with
+    the mean and standard deviation of the images trained on (not the held-out ones, not the test
+    images); shuffled batches of ``batch_size`` (seeded) of them; the model moved to ``device``
+    before the optimizer is made; ``epochs`` epochs; and then the 10,000 test images scored once,
+    at the end (``test_accuracy``).
     """
     device = torch.device("cpu") if device is None else torch.device(device)
-    (x_all, y_all), (x_test, y_test) = mnist_tensors(root, download, **load_options)
-    if not 0 < val_size < len(y_all):
-        raise ValueError(f"val_size must be between 1 and {len(y_all) - 1}, got {val_size}")
+    (x_all, y_all), (x_test, y_test) = _mnist_pixels(root, download, **load_options)
+    if not 0 < val_size < len(y_all) - 1:
+        raise ValueError(f"val_size must be between 1 and {len(y_all) - 2}, got {val_size}")
     order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))
     keep, held_out = order[:-val_size], order[-val_size:]
+    mean, std = x_all[keep].mean(), x_all[keep].std()   # from the training images only
+    x_all, x_test = (x_all - mean) / std, (x_test - mean) / std
     seed_everything(seed)
     model = mnist_mlp().to(device)
     pinned = device.type == "cuda"

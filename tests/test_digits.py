@@ -109,8 +109,13 @@ def test_the_full_mnist_path_runs_offline_on_small_idx_files(tmp_path):
                                              val_size=15, checksums=None)
     assert len(history.val_accuracy) == 10
     assert accuracy > 0.5  # the labels are written into the pixels: easy to learn
-    # the test images are scored once, at the end: the accuracy is evaluate's on the test part
-    _, on_test = evaluate(model, nn.CrossEntropyLoss(), DataLoader(TensorDataset(x_test, y_test)))
+    # the test images are scored once, at the end: the accuracy is evaluate's on the test part,
+    # normalized with the statistics of the 45 images trained on
+    (raw_train, _), (raw_test, _) = D._mnist_pixels(tmp_path, False, checksums=None)
+    keep = torch.randperm(60, generator=torch.Generator().manual_seed(0))[:-15]
+    mean, std = raw_train[keep].mean(), raw_train[keep].std()
+    _, on_test = evaluate(model, nn.CrossEntropyLoss(),
+                          DataLoader(TensorDataset((raw_test - mean) / std, y_test)))
     assert accuracy == pytest.approx(on_test)
     with pytest.raises(ValueError, match="val_size"):
         D.train_mnist(tmp_path, val_size=60, checksums=None)
@@ -121,7 +126,7 @@ def test_the_full_mnist_path_runs_offline_on_small_idx_files(tmp_path):
 def test_train_mnist_validates_on_held_out_training_images_not_on_the_test_images(tmp_path,
                                                                                     monkeypatch):
     _small_mnist(tmp_path)
-    (x_train, _), (x_test, _) = D.mnist_tensors(tmp_path, checksums=None)
+    (raw_train, _), (raw_test, _) = D._mnist_pixels(tmp_path, False, checksums=None)
     seen = {}
 
     def spy_fit(model, loss_fn, optimizer, train, val, **kwargs):
@@ -132,6 +137,11 @@ def test_train_mnist_validates_on_held_out_training_images_not_on_the_test_image
     monkeypatch.setattr(D, "fit", spy_fit)
     D.train_mnist(tmp_path, epochs=1, batch_size=20, val_size=15, checksums=None)
     assert len(seen["val"]) == 15 and len(seen["train"]) == 45
+    # normalized with the statistics of the 45 training images only: they have mean 0, spread 1
+    assert abs(seen["train"].mean()) < 1e-5 and abs(seen["train"].std() - 1) < 1e-5
+    keep = torch.randperm(60, generator=torch.Generator().manual_seed(0))[:-15]
+    mean, std = raw_train[keep].mean(), raw_train[keep].std()
+    x_train, x_test = (raw_train - mean) / std, (raw_test - mean) / std
     rows = {tuple(r.tolist()) for r in x_train}
     assert all(tuple(r.tolist()) in rows for r in seen["val"])       # validation: training images
     assert not {tuple(r.tolist()) for r in seen["val"]} & {tuple(r.tolist()) for r in seen["train"]}

@@ -198,8 +198,16 @@ def test_torch_pytree_utilities_are_refused_in_q3():
         return pytree.tree_unflatten([t.to(device) if torch.is_tensor(t) else t
                                       for t in leaves], spec)
 
+    def with_recursive_to(batch, device):
+        from torch.distributed.utils import _recursive_to
+
+        return _recursive_to(batch, device, False)[0]
+
     cases = len(EX.question("q3").cases)
-    for answer in (with_tree_map_only, with_tree_map, with_flatten):
+    answers = [with_tree_map_only, with_tree_map, with_flatten]
+    if torch.distributed.is_available():
+        answers.append(with_recursive_to)
+    for answer in answers:
         assert failures("q3", answer) == cases, answer.__name__
     # and they work again after the answer has run
     assert pytree.tree_map(lambda x: x + 1, [1, (2,)]) == [2, (3,)]

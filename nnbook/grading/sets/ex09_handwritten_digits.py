@@ -293,6 +293,20 @@ except ImportError:
     pass
 else:
     FORBIDDEN_Q3 += matching(optree, ["tree_"])
+#: and the ready-made "move a nested batch" helpers: torch.distributed's, and those of
+#: Hugging Face Accelerate and PyTorch Lightning, which Colab may have installed
+for _module, _names in (("torch.distributed.utils", ["_recursive_to", "_to_kwargs"]),
+                        ("accelerate.utils", ["send_to_device"]),
+                        ("accelerate.utils.operations", ["send_to_device", "recursively_apply"]),
+                        ("lightning.fabric.utilities.apply_func", ["move_data_to_device"]),
+                        ("lightning.pytorch.utilities", ["move_data_to_device"]),
+                        ("pytorch_lightning.utilities", ["move_data_to_device"]),
+                        ("lightning_utilities.core.apply_func", ["apply_to_collection"])):
+    try:
+        _found = __import__(_module, fromlist=["_"])
+    except Exception:  # not installed, or a build without torch.distributed
+        continue
+    FORBIDDEN_Q3 += [(_found, name) for name in _names if hasattr(_found, name)]
 
 
 def _run_to_device(answer, args):
