@@ -160,7 +160,7 @@ def test_the_untrained_network_of_the_recipe_is_the_snapshot_at_epoch_0():
 
 
 def test_a_phone_standardized_with_its_own_statistics_loses_its_class():
-    """Pitfall 7: the chapter's new phone, trained recipe, its own mean: all inputs 0, not class 3."""
+    """Pitfall 7: the chapter's new phone, trained recipe, its own mean: all inputs 0, a middle class (1 or 2)."""
     model, _, _ = train_phones(**RECIPE)
     (x_train, _), _, _ = phone_split(0)
     mean, std = fit_standardizer(x_train)
@@ -171,7 +171,7 @@ def test_a_phone_standardized_with_its_own_statistics_loses_its_class():
     x = torch.tensor([[float(phone[f]) for f in PHONE_FEATURES]])
     with torch.no_grad():
         assert model(standardize(x, mean, std)).argmax().item() == 3
-        assert model((x - x.mean(dim=0)) / std).argmax().item() != 3
+        assert model((x - x.mean(dim=0)) / std).argmax().item() in (1, 2)   # a middle class
 
 
 def test_ram_climbs_with_the_class_and_talk_time_does_not():

@@ -16,7 +16,7 @@ across releases, NEP 19, so the file is the same byte for byte on every NumPy th
   at most the primary camera's megapixels (``fc <= pc``), the screen is narrower than it is tall
   (``sc_w < sc_h``) and the picture has at most as many rows as columns (``px_height <= px_width``;
   this copies the public table, where ``px_height`` is usually below ``px_width``, and is no law of
-  screens). The four capped columns are therefore not uniform: ``fc``, ``sc_w`` and ``px_height``
+  screens). The four columns these rules constrain are therefore not uniform: ``fc``, ``sc_w`` and ``px_height``
   pile up below the midpoint of their range, and ``three_g`` is 1 for about three phones in four;
 * a hidden *score* adds up the standardized features of :data:`PHONE_WEIGHTS`, each times its
   weight, plus a small noise (the sum of three uniform draws, centred and scaled to a standard

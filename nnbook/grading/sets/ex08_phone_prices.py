@@ -192,6 +192,14 @@ class RecordingLoss(nn.Module):
         super().__init__()
         self.saw_gradients = False
 
+    def watch(self, model):
+        """Also note a forward pass of ``model`` run with gradients on, even if only a detached
+        copy of its outputs reaches the loss."""
+        def note(module, inputs, outputs):
+            self.saw_gradients = self.saw_gradients or torch.is_grad_enabled()
+        model.register_forward_hook(note)
+        return self
+
     def forward(self, outputs, targets):
         recorded = torch.is_grad_enabled() or outputs.requires_grad
         self.saw_gradients = self.saw_gradients or recorded
@@ -250,7 +258,7 @@ def _evaluation_case(name, sizes, seed, *, public=False, dropout=0.0, mode="trai
             x = randn(seed + 10 + k, size, 5, dtype=dtype, device=device)
             y = (randn(seed + 50 + k, size, dtype=torch.float64).abs() * 100).long() % 3
             loader.append((x, y.to(device)))
-        return model, RecordingLoss(), loader
+        return model, RecordingLoss().watch(model), loader
     return Case(name, make_args, public=public, hint=hint)
 
 
