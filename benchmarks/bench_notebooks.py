@@ -19,6 +19,7 @@ Two ways of running are timed:
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -39,12 +40,14 @@ def notebooks() -> list[Path]:
 
 
 def is_case_study(path: Path) -> bool:
-    """A case study is a chapter whose file name or opening cell says so ("the second case study")."""
+    """A case study is a chapter whose file name or opening cell says it is one ("This chapter,
+    the second case study, ..."; "the first of the book's two case studies")."""
     if "case" in path.stem.lower():
         return True
     nb = nbformat.read(path, as_version=4)
     first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
-    return "case stud" in " ".join(first.lower().split())
+    text = " ".join(first.lower().split())
+    return re.search(r"\b(first|second|third)( of the book's \w+)? case stud", text) is not None
 
 
 def run_once(path: Path, static_frames: bool, timeout: int) -> float:

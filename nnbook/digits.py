@@ -216,7 +216,8 @@ def train_mnist(root, download=False, epochs=10, batch_size=200, lr=LR, seed=0, 
     device = torch.device("cpu") if device is None else torch.device(device)
     (x_all, y_all), (x_test, y_test) = _mnist_pixels(root, download, **load_options)
     if not 0 < val_size < len(y_all) - 1:
-        raise ValueError(f"val_size must be between 1 and {len(y_all) - 2}, got {val_size}")
+        raise ValueError(f"val_size must be between 1 and {len(y_all) - 2} (at least two images "
+                         f"must be left to train on and to measure a spread), got {val_size}")
     order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))
     keep, held_out = order[:-val_size], order[-val_size:]
     mean, std = x_all[keep].mean(), x_all[keep].std()   # from the training images only

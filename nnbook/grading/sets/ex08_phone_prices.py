@@ -197,7 +197,8 @@ class RecordingLoss(nn.Module):
         copy of its outputs reaches the loss."""
         def note(module, inputs, outputs):
             self.saw_gradients = self.saw_gradients or torch.is_grad_enabled()
-        model.register_forward_hook(note)
+        for module in model.modules():   # every layer: model.forward(x) skips only the outer hook
+            module.register_forward_hook(note)
         return self
 
     def forward(self, outputs, targets):
