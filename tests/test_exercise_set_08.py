@@ -225,57 +225,36 @@ def test_q3_typical_slips_fail():
         model.train(was)
         return total / count, correct / count
 
-    def graph_in_the_forward_pass(model, loss_fn, loader):
-        # the forward pass records a graph; only the loss runs under no_grad
-        was = model.training
-        model.eval()
-        total, correct, count = 0.0, 0, 0
-        for x, y in loader:
-            out = model(x)
-            with torch.no_grad():
-                total += loss_fn(out, y).item() * len(y)
-            correct += (out.argmax(dim=1) == y).sum().item()
-            count += len(y)
-        model.train(was)
-        if count == 0:
-            raise ValueError("no examples")
-        return total / count, correct / count
+    def graph_recorded(forward, seen_by_loss):
+        """An evaluation loop that runs the model with gradients on (a graph is recorded) and
+        computes only the loss under no_grad, on what ``seen_by_loss`` makes of the outputs."""
+        def answer(model, loss_fn, loader):
+            was = model.training
+            model.eval()
+            total, correct, count = 0.0, 0, 0
+            for x, y in loader:
+                out = forward(model, x)
+                with torch.no_grad():
+                    total += loss_fn(seen_by_loss(out), y).item() * len(y)
+                correct += (out.argmax(dim=1) == y).sum().item()
+                count += len(y)
+            model.train(was)
+            if count == 0:
+                raise ValueError("no examples")
+            return total / count, correct / count
+        return answer
 
-    def graph_then_detached(model, loss_fn, loader):
-        # the forward pass records a graph; the loss only ever sees a detached copy
-        was = model.training
-        model.eval()
-        total, correct, count = 0.0, 0, 0
-        for x, y in loader:
-            out = model(x)
-            with torch.no_grad():
-                total += loss_fn(out.detach(), y).item() * len(y)
-            correct += (out.argmax(dim=1) == y).sum().item()
-            count += len(y)
-        model.train(was)
-        if count == 0:
-            raise ValueError("no examples")
-        return total / count, correct / count
-
-    def graph_through_forward(model, loss_fn, loader):
-        # model.forward(x) skips the model's own hooks, not its layers'
-        was = model.training
-        model.eval()
-        total, correct, count = 0.0, 0, 0
-        for x, y in loader:
-            out = model.forward(x)
-            with torch.no_grad():
-                total += loss_fn(out.detach(), y).item() * len(y)
-            correct += (out.argmax(dim=1) == y).sum().item()
-            count += len(y)
-        model.train(was)
-        if count == 0:
-            raise ValueError("no examples")
-        return total / count, correct / count
+    call, through_forward = (lambda model, x: model(x)), (lambda model, x: model.forward(x))
+    same, detached = (lambda out: out), (lambda out: out.detach())
+    # the graph reaches the loss; the loss sees a detached copy; model.forward(x) skips the
+    # model's own hooks, not its layers'
+    graph_in_the_forward_pass = graph_recorded(call, same)
+    graph_then_detached = graph_recorded(call, detached)
+    graph_through_forward = graph_recorded(through_forward, detached)
 
     # every case with a batch records a graph (only the empty loader passes)
     for answer in (graph_in_the_forward_pass, graph_then_detached, graph_through_forward):
-        assert failures("q3", answer) == len(EX.question("q3").cases) - 1, answer.__name__
+        assert failures("q3", answer) == len(EX.question("q3").cases) - 1
     assert failures("q3", mean_of_batch_means) >= 3
     assert failures("q3", no_eval) >= 2  # dropout in training mode, and the empty loader
     assert failures("q3", leaves_eval_mode) >= 4
